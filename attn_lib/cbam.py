@@ -1,0 +1,127 @@
+"""Convolutional Block Attention Module (CBAM): a channel gate, then a spatial gate.
+
+Woo, Park, Lee, Kweon. "CBAM: Convolutional Block Attention Module". ECCV 2018.
+https://arxiv.org/abs/1807.06521
+
+    M_c(F) = σ(MLP(AvgPool(F)) + MLP(MaxPool(F)))          F'  = M_c(F) ⊙ F
+    M_s(F') = σ(f^{7×7}([mean_c(F'); max_c(F')]))            F'' = M_s(F') ⊙ F'
+
+The MLP (C → C/r → C, ReLU between, with bias) is shared by both pooled descriptors; r = 16.
+The spatial gate pools *across channels* at each pixel (not over the image) and convolves the
+two resulting maps with one 7×7 kernel, so each pixel's gate sees a 7×7 neighbourhood.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ._base import AttentionModule, hidden_width
+
+__all__ = ["CBAM", "ChannelAttention", "SpatialAttention"]
+
+
+class ChannelAttention(AttentionModule):
+    """CBAM's channel half: a shared MLP over the average- and max-pooled descriptors.
+
+    Args:
+        channels: C, the number of input (and output) channels.
+        reduction: r, hidden width ``max(C // r, 1)``. Paper: 16.
+
+    Shapes:
+        forward: x (N, C, H, W) -> (N, C, H, W)
+        attention: {"channel": (N, C, 1, 1)}
+    """
+
+    def __init__(self, channels: int, reduction: int = 16) -> None:
+        super().__init__(channels)
+        hidden = hidden_width(channels, reduction)
+        self.reduction = reduction
+        self.fc1 = nn.Conv2d(channels, hidden, kernel_size=1)  # W0, with bias
+        self.relu = nn.ReLU(inplace=True)
+        self.fc2 = nn.Conv2d(hidden, channels, kernel_size=1)  # W1, with bias
+
+    def gate(self, x: Tensor) -> Tensor:
+        """M_c, with gradients: x (N, C, H, W) -> (N, C, 1, 1)."""
+        n = x.shape[0]
+        # One MLP call on both descriptors, stacked along the batch: the weights are shared.
+        pooled = torch.cat([x.mean((2, 3), keepdim=True), x.amax((2, 3), keepdim=True)])
+        mlp = self.fc2(self.relu(self.fc1(pooled)))
+        return (mlp[:n] + mlp[n:]).sigmoid()
+
+    def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        m_c = self.gate(x)
+        return x * m_c, {"channel": m_c}
+
+
+class SpatialAttention(AttentionModule):
+    """CBAM's spatial half: a k×k convolution over the channel-wise mean and max maps.
+
+    Args:
+        channels: C, the number of input (and output) channels (the gate itself has
+            2·k² weights whatever C is).
+        kernel_size: k, odd. Paper: 7 (a 3×3 kernel does worse in its ablation).
+
+    Shapes:
+        forward: x (N, C, H, W) -> (N, C, H, W)
+        attention: {"spatial": (N, 1, H, W)}
+    """
+
+    def __init__(self, channels: int, kernel_size: int = 7) -> None:
+        super().__init__(channels)
+        if not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(
+                f"SpatialAttention: kernel_size must be a positive odd int, got {kernel_size!r}"
+            )
+        self.kernel_size = kernel_size
+        # The paper's f^{7×7} has no bias term.
+        self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=False)
+
+    def gate(self, x: Tensor) -> Tensor:
+        """M_s, with gradients: x (N, C, H, W) -> (N, 1, H, W)."""
+        pooled = torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], dim=1)
+        return self.conv(pooled).sigmoid()
+
+    def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        m_s = self.gate(x)
+        return x * m_s, {"spatial": m_s}
+
+
+class CBAM(AttentionModule):
+    """Channel attention followed by spatial attention, in sequence (the paper's best order).
+
+    Args:
+        channels: C, the number of input (and output) channels.
+        reduction: r of the channel MLP. Paper: 16.
+        kernel_size: k of the spatial convolution. Paper: 7.
+        channel_gate, spatial_gate: keep each half; switch one off to use the other alone.
+
+    Shapes:
+        forward: x (N, C, H, W) -> (N, C, H, W)
+        attention: {"channel": (N, C, 1, 1), "spatial": (N, 1, H, W)} (the halves in use); the
+            spatial map is computed on the channel-refined features F', as in forward.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        reduction: int = 16,
+        kernel_size: int = 7,
+        channel_gate: bool = True,
+        spatial_gate: bool = True,
+    ) -> None:
+        super().__init__(channels)
+        if not (channel_gate or spatial_gate):
+            raise ValueError("CBAM: at least one of channel_gate and spatial_gate must be True")
+        self.channel_attention = ChannelAttention(channels, reduction) if channel_gate else None
+        self.spatial_attention = SpatialAttention(channels, kernel_size) if spatial_gate else None
+
+    def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        gates = {}
+        if self.channel_attention is not None:
+            x, gates_c = self.channel_attention.forward_with_attention(x)
+            gates.update(gates_c)
+        if self.spatial_attention is not None:
+            x, gates_s = self.spatial_attention.forward_with_attention(x)
+            gates.update(gates_s)
+        return x, gates

@@ -1,0 +1,205 @@
+"""ResNets that take any registered attention by name, placed where each paper places it.
+
+He, Zhang, Ren, Sun. "Deep Residual Learning for Image Recognition". CVPR 2016.
+Xie, Girshick, Dollár, Tu, He. "Aggregated Residual Transformations for Deep Neural Networks"
+(ResNeXt). CVPR 2017. SKNet-50 is ResNeXt-50 (32×4d) with every grouped 3×3 convolution
+replaced by a selective-kernel convolution (Li et al., CVPR 2019).
+
+Placement:
+- "se", "cbam", "eca", "sse", "scse": inside every residual block, on the residual branch after
+  its last batch norm and before the addition (SE Fig. 3, CBAM Fig. 3, ECA Fig. 2).
+- "bam": once at each of the three boundaries between the four stages (BAM Fig. 1).
+- "sk": SK is a convolution, not a gate on a block's output: use :func:`sknet50`.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+
+from .._base import AttentionModule, attention_modules
+from ..registry import create
+
+__all__ = ["ResNet", "resnet18", "resnet50", "sknet50", "BasicBlock", "Bottleneck"]
+
+BLOCK_ATTENTIONS = ("se", "sse", "scse", "cbam", "eca")
+STAGE_ATTENTIONS = ("bam",)
+
+# Builds the attention module of a block from its channel count; None means no attention.
+AttentionFactory = Callable[[int], nn.Module] | None
+
+
+def _conv_bn(cin: int, cout: int, kernel_size: int, stride: int = 1, groups: int = 1) -> list[nn.Module]:
+    return [
+        nn.Conv2d(cin, cout, kernel_size, stride, padding=kernel_size // 2, groups=groups, bias=False),
+        nn.BatchNorm2d(cout),
+    ]
+
+
+def _shortcut(cin: int, cout: int, stride: int) -> nn.Module:
+    if stride == 1 and cin == cout:
+        return nn.Identity()
+    return nn.Sequential(*_conv_bn(cin, cout, 1, stride))
+
+
+class BasicBlock(nn.Module):
+    """Two 3×3 convolutions (ResNet-18/34): x (N, C_in, H, W) -> (N, planes, H/s, W/s)."""
+
+    expansion = 1
+
+    def __init__(self, cin: int, planes: int, stride: int = 1, attention: AttentionFactory = None, **_) -> None:
+        super().__init__()
+        self.residual = nn.Sequential(
+            *_conv_bn(cin, planes, 3, stride), nn.ReLU(inplace=True), *_conv_bn(planes, planes, 3)
+        )
+        self.attention = attention(planes) if attention else nn.Identity()
+        self.shortcut = _shortcut(cin, planes, stride)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.relu(self.attention(self.residual(x)) + self.shortcut(x))
+
+
+class Bottleneck(nn.Module):
+    """1×1 reduce, 3×3 (optionally grouped, or an SK convolution), 1×1 expand by 4.
+
+    x (N, C_in, H, W) -> (N, 4·planes, H/s, W/s). With ``groups=G, width_per_group=w`` the 3×3
+    layer has ``planes·w/64·G`` channels (ResNeXt's "G×w d"); ``selective_kernel=True`` replaces
+    it by :class:`~attn_lib.SelectiveKernel` (SKNet).
+    """
+
+    expansion = 4
+
+    def __init__(
+        self,
+        cin: int,
+        planes: int,
+        stride: int = 1,
+        attention: AttentionFactory = None,
+        groups: int = 1,
+        width_per_group: int = 64,
+        selective_kernel: bool = False,
+    ) -> None:
+        super().__init__()
+        width = planes * width_per_group // 64 * groups
+        cout = planes * self.expansion
+        if selective_kernel:
+            middle: list[nn.Module] = [create("sk", width, groups=groups, stride=stride)]
+        else:
+            middle = [*_conv_bn(width, width, 3, stride, groups), nn.ReLU(inplace=True)]
+        self.residual = nn.Sequential(
+            *_conv_bn(cin, width, 1), nn.ReLU(inplace=True), *middle, *_conv_bn(width, cout, 1)
+        )
+        self.attention = attention(cout) if attention else nn.Identity()
+        self.shortcut = _shortcut(cin, cout, stride)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.relu(self.attention(self.residual(x)) + self.shortcut(x))
+
+
+class ResNet(nn.Module):
+    """A ResNet for images x (N, 3, H, W) -> logits (N, num_classes).
+
+    Args:
+        block: :class:`BasicBlock` or :class:`Bottleneck`.
+        layers: blocks per stage, e.g. (3, 4, 6, 3) for ResNet-50.
+        num_classes: size of the classifier. ImageNet: 1000.
+        attention: None or a registered name; see the module docstring for where it goes.
+        attention_kwargs: keywords for every attention module (e.g. ``reduction=8``).
+        stem: "imagenet" (7×7 stride-2 convolution and max pool, 4× downsampling) or "small"
+            (one 3×3 convolution, no downsampling), for 32-64 pixel images.
+        block_kwargs: passed to every block (groups, width_per_group, selective_kernel).
+    """
+
+    def __init__(
+        self,
+        block: type[BasicBlock] | type[Bottleneck],
+        layers: tuple[int, int, int, int],
+        num_classes: int = 1000,
+        attention: str | None = None,
+        attention_kwargs: dict | None = None,
+        stem: str = "imagenet",
+        width: int = 64,
+        **block_kwargs,
+    ) -> None:
+        super().__init__()
+        if attention is not None and attention not in BLOCK_ATTENTIONS + STAGE_ATTENTIONS:
+            hint = " (SK replaces a convolution: use attn_lib.models.sknet50)" if attention == "sk" else ""
+            raise ValueError(
+                f"ResNet: attention must be None or one of {BLOCK_ATTENTIONS + STAGE_ATTENTIONS}, "
+                f"got {attention!r}{hint}"
+            )
+        if stem not in ("imagenet", "small"):
+            raise ValueError(f"ResNet: stem must be 'imagenet' or 'small', got {stem!r}")
+        kwargs = attention_kwargs or {}
+        factory = (lambda c: create(attention, c, **kwargs)) if attention in BLOCK_ATTENTIONS else None
+        self.attention_name = attention
+        if stem == "imagenet":
+            self.stem = nn.Sequential(
+                *_conv_bn(3, width, 7, 2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, padding=1)
+            )
+        else:
+            self.stem = nn.Sequential(*_conv_bn(3, width, 3), nn.ReLU(inplace=True))
+        stages, cin = [], width
+        for i, blocks in enumerate(layers):
+            planes, stride = width * 2**i, 1 if i == 0 else 2
+            stage = []
+            for j in range(blocks):
+                stage.append(block(cin, planes, stride if j == 0 else 1, attention=factory, **block_kwargs))
+                cin = planes * block.expansion
+            stages.append(nn.Sequential(*stage))
+        self.stages = nn.ModuleList(stages)
+        # BAM sits after stages 1-3, on the features passed to the next stage.
+        boundary_channels = [width * 2**i * block.expansion for i in range(len(layers) - 1)]
+        self.stage_attention = nn.ModuleList(
+            create(attention, c, **kwargs) if attention in STAGE_ATTENTIONS else nn.Identity()
+            for c in boundary_channels
+        )
+        self.head = nn.Linear(cin, num_classes)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def features(self, x: Tensor) -> Tensor:
+        """x (N, 3, H, W) -> the last stage's feature map (N, C_last, H', W')."""
+        x = self.stem(x)
+        for i, stage in enumerate(self.stages):
+            x = stage(x)
+            if i < len(self.stage_attention):
+                x = self.stage_attention[i](x)
+        return x
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x).mean((2, 3)))
+
+    def attention_modules(self) -> list[tuple[str, AttentionModule]]:
+        """(qualified name, module) of every attention module, in forward order."""
+        return attention_modules(self)
+
+
+def resnet18(num_classes: int = 1000, attention: str | None = None, **kwargs) -> ResNet:
+    """ResNet-18 (11.69 M parameters at 1000 classes), optionally with attention."""
+    return ResNet(BasicBlock, (2, 2, 2, 2), num_classes, attention, **kwargs)
+
+
+def resnet50(num_classes: int = 1000, attention: str | None = None, **kwargs) -> ResNet:
+    """ResNet-50 (25.56 M parameters at 1000 classes), optionally with attention."""
+    return ResNet(Bottleneck, (3, 4, 6, 3), num_classes, attention, **kwargs)
+
+
+def sknet50(num_classes: int = 1000, **kwargs) -> ResNet:
+    """SKNet-50: ResNeXt-50 (32×4d) with SK convolutions (M = 2, G = 32, r = 16, L = 32).
+
+    27.5 M parameters at 1000 classes, as the SKNet paper reports.
+    """
+    return ResNet(Bottleneck, (3, 4, 6, 3), num_classes, None, groups=32, width_per_group=4,
+                  selective_kernel=True, **kwargs)

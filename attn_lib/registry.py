@@ -1,0 +1,80 @@
+"""One name per mechanism: build any attention module with ``create(name, channels, **kw)``."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+
+from ._base import AttentionModule
+from .bam import BAM
+from .cbam import CBAM
+from .eca import ECA
+from .scse import SCSE
+from .se import SqueezeExcitation
+from .sk import SelectiveKernel
+from .sse import SpatialSqueezeExcitation
+
+__all__ = ["Mechanism", "MECHANISMS", "create", "mechanisms"]
+
+
+@dataclass(frozen=True)
+class Mechanism:
+    """A registered mechanism and the paper that defines it."""
+
+    name: str
+    module: type[AttentionModule]
+    title: str
+    authors: str
+    venue: str
+    year: int
+    citation_key: str  # key in the book's references.bib
+    url: str
+
+
+MECHANISMS: dict[str, Mechanism] = {
+    m.name: m
+    for m in (
+        Mechanism("se", SqueezeExcitation, "Squeeze-and-Excitation Networks",
+                  "Hu, Shen, Sun", "CVPR", 2018, "hu2018squeeze", "https://arxiv.org/abs/1709.01507"),
+        Mechanism("sse", SpatialSqueezeExcitation,
+                  "Concurrent Spatial and Channel 'Squeeze & Excitation' in Fully Convolutional Networks",
+                  "Roy, Navab, Wachinger", "MICCAI", 2018, "roy2018concurrent", "https://arxiv.org/abs/1803.02579"),
+        Mechanism("scse", SCSE,
+                  "Concurrent Spatial and Channel 'Squeeze & Excitation' in Fully Convolutional Networks",
+                  "Roy, Navab, Wachinger", "MICCAI", 2018, "roy2018concurrent", "https://arxiv.org/abs/1803.02579"),
+        Mechanism("cbam", CBAM, "CBAM: Convolutional Block Attention Module",
+                  "Woo, Park, Lee, Kweon", "ECCV", 2018, "woo2018cbam", "https://arxiv.org/abs/1807.06521"),
+        Mechanism("bam", BAM, "BAM: Bottleneck Attention Module",
+                  "Park, Woo, Lee, Kweon", "BMVC", 2018, "park2018bam", "https://arxiv.org/abs/1807.06514"),
+        Mechanism("sk", SelectiveKernel, "Selective Kernel Networks",
+                  "Li, Wang, Hu, Yang", "CVPR", 2019, "li2019selective", "https://arxiv.org/abs/1903.06586"),
+        Mechanism("eca", ECA, "ECA-Net: Efficient Channel Attention for Deep Convolutional Neural Networks",
+                  "Wang, Wu, Zhu, Li, Zuo, Hu", "CVPR", 2020, "wang2020eca", "https://arxiv.org/abs/1910.03151"),
+    )
+}
+
+
+def mechanisms() -> list[Mechanism]:
+    """Every registered mechanism, in the book's chapter order."""
+    return list(MECHANISMS.values())
+
+
+def create(name: str, channels: int, **kwargs) -> AttentionModule:
+    """Build the attention module registered as ``name`` for ``channels`` input channels.
+
+    >>> create("se", 64, reduction=8)
+    SqueezeExcitation(...)
+
+    Raises ValueError, listing the known names, if ``name`` is not registered.
+    """
+    key = name.lower() if isinstance(name, str) else name
+    if key not in MECHANISMS:
+        raise ValueError(f"unknown attention {name!r}; expected one of: {', '.join(MECHANISMS)}")
+    module = MECHANISMS[key].module
+    accepted = list(inspect.signature(module).parameters)[1:]
+    unknown = [k for k in kwargs if k not in accepted]
+    if unknown:
+        raise TypeError(
+            f"{key} ({module.__name__}) got unexpected keyword(s) {unknown}; it accepts {accepted}"
+        )
+    return module(channels, **kwargs)

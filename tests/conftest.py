@@ -1,0 +1,22 @@
+import math
+
+import pytest
+import torch
+
+import attn_lib
+
+NAMES = [m.name for m in attn_lib.mechanisms()]
+
+
+def build(name: str, channels: int, **kwargs):
+    """A module of ``name`` for ``channels``; SK's groups shrink to a divisor of small widths."""
+    if name in ("sse", "eca"):
+        kwargs.pop("reduction", None)  # these two have no bottleneck
+    if name == "sk" and "groups" not in kwargs:
+        kwargs["groups"] = math.gcd(channels, 32)
+    return attn_lib.create(name, channels, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)

@@ -31,10 +31,11 @@ def test_eca_adds_only_its_kernel_weights():
     assert extra == 3 * 5 + 4 * 5 + 6 * 5 + 3 * 7
 
 
-@pytest.mark.parametrize("attention", [None, "se", "sse", "scse", "cbam", "eca", "bam"])
+@pytest.mark.parametrize("attention", [None, "se", "sse", "scse", "cbam", "eca", "bam", "sk"])
 @pytest.mark.parametrize("factory", [resnet18, resnet50])
 def test_resnets_run_with_every_attention(factory, attention):
-    model = factory(num_classes=5, attention=attention, stem="small", width=8).eval()
+    kwargs = {"attention_kwargs": {"groups": 4}} if attention == "sk" else {}
+    model = factory(num_classes=5, attention=attention, stem="small", width=8, **kwargs).eval()
     assert model(torch.randn(2, 3, 32, 32)).shape == (2, 5)
 
 
@@ -67,9 +68,14 @@ def test_sknet50_uses_selective_kernels_in_every_block():
     assert model.eval()(torch.randn(1, 3, 64, 64)).shape == (1, 10)
 
 
-def test_resnet_rejects_unknown_or_misplaced_attention():
-    with pytest.raises(ValueError, match="use attn_lib.models.sknet50"):
-        resnet50(attention="sk")
+def test_sk_replaces_the_first_convolution_of_basic_blocks():
+    model = resnet18(attention="sk")
+    sks = model.attention_modules()
+    assert len(sks) == 8 and all(n.endswith("residual.0") for n, _ in sks)
+    assert [m.channels for _, m in sks][1:3] == [64, 64]
+
+
+def test_resnet_rejects_unknown_attention():
     with pytest.raises(ValueError, match="attention must be None or one of"):
         resnet18(attention="transformer")
 

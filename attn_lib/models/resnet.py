@@ -9,7 +9,8 @@ Placement:
 - "se", "cbam", "eca", "sse", "scse": inside every residual block, on the residual branch after
   its last batch norm and before the addition (SE Fig. 3, CBAM Fig. 3, ECA Fig. 2).
 - "bam": once at each of the three boundaries between the four stages (BAM Fig. 1).
-- "sk": SK is a convolution, not a gate on a block's output: use :func:`sknet50`.
+- "sk": SK is a convolution, not a gate: it replaces each block's (first) 3×3 convolution, as
+  SKNet does in ResNeXt's bottleneck; :func:`sknet50` is the paper's network.
 """
 
 from __future__ import annotations
@@ -26,9 +27,17 @@ __all__ = ["ResNet", "resnet18", "resnet50", "sknet50", "BasicBlock", "Bottlenec
 
 BLOCK_ATTENTIONS = ("se", "sse", "scse", "cbam", "eca")
 STAGE_ATTENTIONS = ("bam",)
+CONV_ATTENTIONS = ("sk",)
 
 # Builds the attention module of a block from its channel count; None means no attention.
 AttentionFactory = Callable[[int], nn.Module] | None
+# Builds a block's 3×3 convolution with BN and ReLU from (in, out, stride, groups).
+ConvFactory = Callable[[int, int, int, int], list[nn.Module]]
+
+
+def conv3x3_bn_relu(cin: int, cout: int, stride: int, groups: int) -> list[nn.Module]:
+    """The plain 3×3 convolution a block uses when it has no selective kernel."""
+    return [*_conv_bn(cin, cout, 3, stride, groups), nn.ReLU(inplace=True)]
 
 
 def _conv_bn(cin: int, cout: int, kernel_size: int, stride: int = 1, groups: int = 1) -> list[nn.Module]:
@@ -49,11 +58,16 @@ class BasicBlock(nn.Module):
 
     expansion = 1
 
-    def __init__(self, cin: int, planes: int, stride: int = 1, attention: AttentionFactory = None, **_) -> None:
+    def __init__(
+        self,
+        cin: int,
+        planes: int,
+        stride: int = 1,
+        attention: AttentionFactory = None,
+        conv3x3: ConvFactory = conv3x3_bn_relu,
+    ) -> None:
         super().__init__()
-        self.residual = nn.Sequential(
-            *_conv_bn(cin, planes, 3, stride), nn.ReLU(inplace=True), *_conv_bn(planes, planes, 3)
-        )
+        self.residual = nn.Sequential(*conv3x3(cin, planes, stride, 1), *_conv_bn(planes, planes, 3))
         self.attention = attention(planes) if attention else nn.Identity()
         self.shortcut = _shortcut(cin, planes, stride)
         self.relu = nn.ReLU(inplace=True)
@@ -66,8 +80,7 @@ class Bottleneck(nn.Module):
     """1×1 reduce, 3×3 (optionally grouped, or an SK convolution), 1×1 expand by 4.
 
     x (N, C_in, H, W) -> (N, 4·planes, H/s, W/s). With ``groups=G, width_per_group=w`` the 3×3
-    layer has ``planes·w/64·G`` channels (ResNeXt's "G×w d"); ``selective_kernel=True`` replaces
-    it by :class:`~attn_lib.SelectiveKernel` (SKNet).
+    layer has ``planes·w/64·G`` channels (ResNeXt's "G×w d").
     """
 
     expansion = 4
@@ -78,19 +91,17 @@ class Bottleneck(nn.Module):
         planes: int,
         stride: int = 1,
         attention: AttentionFactory = None,
+        conv3x3: ConvFactory = conv3x3_bn_relu,
         groups: int = 1,
         width_per_group: int = 64,
-        selective_kernel: bool = False,
     ) -> None:
         super().__init__()
         width = planes * width_per_group // 64 * groups
         cout = planes * self.expansion
-        if selective_kernel:
-            middle: list[nn.Module] = [create("sk", width, groups=groups, stride=stride)]
-        else:
-            middle = [*_conv_bn(width, width, 3, stride, groups), nn.ReLU(inplace=True)]
         self.residual = nn.Sequential(
-            *_conv_bn(cin, width, 1), nn.ReLU(inplace=True), *middle, *_conv_bn(width, cout, 1)
+            *_conv_bn(cin, width, 1), nn.ReLU(inplace=True),
+            *conv3x3(width, width, stride, groups),
+            *_conv_bn(width, cout, 1),
         )
         self.attention = attention(cout) if attention else nn.Identity()
         self.shortcut = _shortcut(cin, cout, stride)
@@ -111,7 +122,8 @@ class ResNet(nn.Module):
         attention_kwargs: keywords for every attention module (e.g. ``reduction=8``).
         stem: "imagenet" (7×7 stride-2 convolution and max pool, 4× downsampling) or "small"
             (one 3×3 convolution, no downsampling), for 32-64 pixel images.
-        block_kwargs: passed to every block (groups, width_per_group, selective_kernel).
+        width: channels of the stem and the first stage (doubling at each stage). Default 64.
+        block_kwargs: passed to every block (Bottleneck's groups and width_per_group).
     """
 
     def __init__(
@@ -126,16 +138,17 @@ class ResNet(nn.Module):
         **block_kwargs,
     ) -> None:
         super().__init__()
-        if attention is not None and attention not in BLOCK_ATTENTIONS + STAGE_ATTENTIONS:
-            hint = " (SK replaces a convolution: use attn_lib.models.sknet50)" if attention == "sk" else ""
-            raise ValueError(
-                f"ResNet: attention must be None or one of {BLOCK_ATTENTIONS + STAGE_ATTENTIONS}, "
-                f"got {attention!r}{hint}"
-            )
+        known = BLOCK_ATTENTIONS + STAGE_ATTENTIONS + CONV_ATTENTIONS
+        if attention is not None and attention not in known:
+            raise ValueError(f"ResNet: attention must be None or one of {known}, got {attention!r}")
         if stem not in ("imagenet", "small"):
             raise ValueError(f"ResNet: stem must be 'imagenet' or 'small', got {stem!r}")
         kwargs = attention_kwargs or {}
         factory = (lambda c: create(attention, c, **kwargs)) if attention in BLOCK_ATTENTIONS else None
+        if attention in CONV_ATTENTIONS:
+            block_kwargs["conv3x3"] = lambda cin, cout, stride, groups: [
+                create(attention, cin, out_channels=cout, stride=stride, **{"groups": groups, **kwargs})
+            ]
         self.attention_name = attention
         if stem == "imagenet":
             self.stem = nn.Sequential(
@@ -201,5 +214,4 @@ def sknet50(num_classes: int = 1000, **kwargs) -> ResNet:
 
     27.5 M parameters at 1000 classes, as the SKNet paper reports.
     """
-    return ResNet(Bottleneck, (3, 4, 6, 3), num_classes, None, groups=32, width_per_group=4,
-                  selective_kernel=True, **kwargs)
+    return ResNet(Bottleneck, (3, 4, 6, 3), num_classes, "sk", groups=32, width_per_group=4, **kwargs)

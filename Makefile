@@ -6,8 +6,17 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip install --quiet
+# `npm ci` empties node_modules/ and reinstalls it from package-lock.json: only when that changed.
+NPM_STAMP := node_modules/.installed
+NOTEBOOKS := $(wildcard book/*.ipynb)
+# Strict: every warning is an error (-W), every broken reference too (-n); --keep-going lists
+# them all before failing. `make test` rebuilds everything (--all): an incremental build does
+# not repeat the warnings of pages it does not re-read.
+JB_ALL :=
+PYTEST := $(BIN)/python -m pytest -q
+export TIMEFORMAT := (%1R s)
 
-.PHONY: book test test-lib system-deps notebooks clean
+.PHONY: book build vendor test test-lib test-notebooks test-site system-deps notebooks clean
 
 # The venv is rebuilt whenever the pinned environment or the package metadata changes.
 $(STAMP): requirements.txt pyproject.toml
@@ -17,18 +26,49 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PIP) --no-deps --no-build-isolation -e .
 	touch $@
 
-# Programs pip cannot install: graphviz's `dot` (diagrams).
+# Programs pip cannot install: graphviz's `dot` (diagrams), Debian's chromium (the site test),
+# node and npm (the site's MathJax and widget manager).
 system-deps:
 	@bash .ci/system-deps
 
+$(NPM_STAMP): package.json package-lock.json | system-deps
+	time npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+# MathJax and the widget manager, copied into _vendor/ (served as _build/html/_static/npm/).
+vendor: $(NPM_STAMP)
+	npm run --silent vendor
+
+build: $(STAMP) system-deps vendor
+	time $(BIN)/jupyter-book build . --path-output . -W -n --keep-going $(JB_ALL)
+
+# The website, in _build/html (open _build/html/index.html).
+book: build
+
+# Re-execute the notebooks in place, storing outputs and widget state (commit the result).
+notebooks: $(STAMP)
+	$(BIN)/python tools/execute_notebooks.py
+
+# The library's tests (tests/site/ is the browser test: it needs the built site, see test-site).
 test-lib: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+	time $(PYTEST) tests --ignore=tests/site
 
-test: $(STAMP) system-deps
-	$(BIN)/python -m pytest -q tests
+# The committed outputs of every notebook still match a fresh run (nbval); none yet is fine.
+test-notebooks: $(STAMP)
+ifeq ($(NOTEBOOKS),)
+	@echo "no notebooks in book/: nothing for nbval to check"
+else
+	rc=0; time $(PYTEST) -p no:cacheprovider --nbval --nbval-current-env \
+	  --nbval-sanitize-with book/sanitize.cfg $(NOTEBOOKS) || rc=$$?; \
+	if [[ $$rc -eq 5 ]]; then echo "nbval: no cells to check"; else exit $$rc; fi
+endif
 
-book: $(STAMP) system-deps
-	$(BIN)/jupyter-book build . --path-output . -W -n --keep-going
+# The built site in headless Chromium, offline: see tests/site/test_site.py.
+test-site: build
+	time $(PYTEST) -p no:cacheprovider tests/site
+
+test: JB_ALL := --all
+test: system-deps test-lib test-notebooks build test-site
 
 clean:
-	rm -rf _build
+	rm -rf _build _vendor

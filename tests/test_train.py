@@ -1,0 +1,67 @@
+"""The shipped weights: safe format, faithful records, and reproducible from their command."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from safetensors import safe_open
+
+from attn_lib import pretrained
+from attn_lib.data import make_shapes
+from attn_lib.train import CLASSIFIER_ATTENTIONS, UNET_ATTENTIONS, WEIGHTS_DIR, Recipe, evaluate, main
+
+SHIPPED = [f"classifier-{a}" for a in CLASSIFIER_ATTENTIONS] + [f"unet-{a}" for a in UNET_ATTENTIONS]
+# Two runs of one command differ only by thread scheduling; this is how far apart they may land.
+BAND = 0.05
+
+
+def test_every_book_model_is_shipped_as_safetensors_with_a_record():
+    assert pretrained.available() == sorted(SHIPPED)
+    assert not list(WEIGHTS_DIR.glob("*.pt*")) and not list(WEIGHTS_DIR.glob("*.pkl"))
+    total = sum(p.stat().st_size for p in WEIGHTS_DIR.iterdir())
+    assert total < 8e6, f"shipped weights take {total / 1e6:.1f} MB"
+    for name in SHIPPED:
+        with safe_open(WEIGHTS_DIR / f"{name}.safetensors", "pt") as f:
+            assert json.loads(f.metadata()["recipe"]) == pretrained.record(name)["recipe"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_model_scores_what_its_record_says(name):
+    record = pretrained.record(name)
+    recipe = Recipe(**record["recipe"])
+    val = make_shapes(recipe.val_size, recipe.image_size, seed=20_000)
+    assert evaluate(recipe, pretrained.load(name), val) == pytest.approx(record["val_score"], abs=1e-3)
+    floor = 0.6 if record["metric"] == "accuracy" else 0.7
+    assert record["val_score"] > floor, f"{name} did not learn: {record['val_score']}"
+
+
+def test_retraining_with_the_recorded_command_lands_in_the_recorded_band(tmp_path):
+    record = pretrained.record("classifier-eca")
+    command = record["command"].split()
+    assert command[:3] == ["python", "-m", "attn_lib.train"]
+    subprocess.run([sys.executable, *command[1:], "--out", str(tmp_path), "--quiet"], check=True, timeout=900)
+    again = json.loads((tmp_path / "classifier-eca.json").read_text())
+    assert again["recipe"] == record["recipe"]
+    assert abs(again["val_score"] - record["val_score"]) <= BAND, (again["val_score"], record["val_score"])
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["classifier", "--attention", "transformer"], "--attention for classifier must be one of none, se"),
+        (["unet", "--attention", "cbam"], "--attention for unet must be one of none, scse"),
+        (["classifier", "--epochs", "0"], "--epochs must be a positive integer"),
+        (["gan"], "invalid choice: 'gan'"),
+    ],
+)
+def test_bad_arguments_exit_with_a_clear_message(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_unknown_pretrained_name_lists_the_shipped_ones():
+    with pytest.raises(ValueError, match="no shipped model named 'resnet'; expected one of: classifier-bam"):
+        pretrained.record("resnet")

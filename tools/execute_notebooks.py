@@ -19,6 +19,8 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUP_TAG = "colab-setup"
+# The website needs no setup cell (nothing runs there): myst-nb drops cells tagged remove-cell.
+SETUP_TAGS = [SETUP_TAG, "remove-cell"]
 
 
 def setup_cell_source(config_path: Path = ROOT / "_config.yml") -> str:
@@ -42,8 +44,9 @@ def ensure_setup_cell(nb: nbformat.NotebookNode) -> None:
     first = nb.cells[0] if nb.cells else None
     if first is not None and SETUP_TAG in first.get("metadata", {}).get("tags", []):
         first.source = source
+        first.metadata["tags"] = SETUP_TAGS
     else:
-        cell = nbformat.v4.new_code_cell(source, metadata={"tags": [SETUP_TAG]})
+        cell = nbformat.v4.new_code_cell(source, metadata={"tags": SETUP_TAGS})
         nb.cells.insert(0, cell)
 
 

@@ -92,9 +92,16 @@ def errata_for(mechanism: str) -> list[Erratum]:
     return [e for e in ERRATA if e.mechanism == mechanism]
 
 
-def errata_table(mechanism: str | None = None) -> str:
-    """A Markdown table of the entries (all of them, or one mechanism's)."""
+class MarkdownTable(str):
+    """A str of Markdown that Jupyter renders as a table (and prints as its source)."""
+
+    def _repr_markdown_(self) -> str:
+        return str(self)
+
+
+def errata_table(mechanism: str | None = None) -> MarkdownTable:
+    """A Markdown table of the entries (all of them, or one mechanism's); a notebook renders it."""
     rows = ERRATA if mechanism is None else errata_for(mechanism)
     lines = ["| | The notes | The paper | Why it matters |", "|---|---|---|---|"]
     lines += [f"| {e.mechanism} | {e.notes} | {e.paper} | {e.why} |" for e in rows]
-    return "\n".join(lines)
+    return MarkdownTable("\n".join(lines))

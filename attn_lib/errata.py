@@ -34,7 +34,9 @@ ERRATA: tuple[Erratum, ...] = (
     Erratum("se-suppress", "se",
             "Prose: scSE 'enhances meaningful features and raises (提高) meaningless ones'.",
             "The papers: recalibration emphasises informative features and suppresses less useful ones.",
-            "A gate in (0, 1) can only scale a feature down; suppression is its whole mechanism."),
+            "SE's gate lies in (0, 1): it can only scale a feature down, so suppressing is how it "
+            "recalibrates. (scSE's summed gates lie in (0, 2); even they never raise a feature the "
+            "module judged meaningless.)"),
     Erratum("layout-nchw", "general",
             "Docstrings label tensors [bs, c, w, h].",
             "PyTorch's layout is (N, C, H, W): height before width.",

@@ -6,6 +6,7 @@ Convolutional Networks". MICCAI 2018. https://arxiv.org/abs/1803.02579
     q = σ(W_sq ⋆ x),   out_{:, i, j} = q_{i, j} · x_{:, i, j}
 
 W_sq is a 1×1 convolution C → 1; q is one value in (0, 1) per pixel, shared by all channels.
+The convolution has a bias, as in the authors' code (the paper's equation leaves it out).
 """
 
 from __future__ import annotations
@@ -38,4 +39,4 @@ class SpatialSqueezeExcitation(AttentionModule):
 
     def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         q = self.gate(x)
-        return x * q, {"spatial": q}
+        return q * x, {"spatial": q}  # gate first: see SqueezeExcitation.forward_with_attention

@@ -24,9 +24,10 @@ __all__ = ["diagram"]
 
 _BINARY = {operator.add: "+", operator.mul: "×", operator.sub: "−", operator.truediv: "÷",
            torch.add: "+", torch.mul: "×", torch.maximum: "max", torch.minimum: "min"}
-_NAMES = {"sigmoid": "σ (sigmoid)", "amax": "max", "cat": "concatenate", "relu": "ReLU"}
+_NAMES = {"sigmoid": "σ (sigmoid)", "amax": "max", "cat": "concatenate", "relu": "ReLU",
+          "adaptive_max_pool2d": "max over H, W"}
 # Operations with a dimension argument, and the word that goes before the dimensions.
-_ALONG = {"mean": "over", "amax": "over", "sum": "over", "softmax": "along", "cat": "along"}
+_ALONG = {"mean": "over", "amax": "over", "max": "over", "sum": "over", "softmax": "along", "cat": "along"}
 # Fill colours: learned layers, parameter-free operations, inputs and outputs, gates.
 _FILL = {"module": "#dbe9f6", "op": "#f4f4f4", "io": "#ffffff", "gate": "#fde2c4"}
 
@@ -82,7 +83,7 @@ def diagram(
             "module" if node.op == "call_module" else "op")
         dot.node(node.name, _label(node, traced), fillcolor=_FILL[kind],
                  shape="oval" if kind == "io" else "box")
-        for source in node.all_input_nodes:
+        for source in _tensor_inputs(node, tensors):
             if source in tensors:
                 dot.edge(source.name, node.name)
     sinks = [("output", result)] + [(f"attention['{key}']", node) for key, node in gates.items()]
@@ -90,6 +91,19 @@ def diagram(
         dot.node(f"sink_{i}", name, shape="oval", fillcolor=_FILL["io"], style="filled")
         dot.edge(source.name, f"sink_{i}", **({"style": "dashed"} if i else {}))
     return dot
+
+
+def _tuple_source(node: fx.Node, tensors: set[fx.Node]) -> fx.Node | None:
+    """For ``torch.max(x, 1)[0]``: the operation whose tuple result ``node`` picks from."""
+    if node.target is operator.getitem and node.args[0] not in tensors and node.args[0].op == "call_function":
+        return node.args[0]
+    return None
+
+
+def _tensor_inputs(node: fx.Node, tensors: set[fx.Node]) -> list[fx.Node]:
+    """The tensors ``node`` is computed from; an element of a tuple is drawn as its operation."""
+    source = _tuple_source(node, tensors) or node
+    return [n for n in source.all_input_nodes if n in tensors]
 
 
 def _label(node: fx.Node, traced: fx.GraphModule) -> str:
@@ -132,6 +146,9 @@ def _describe_op(node: fx.Node) -> str:
         # "1 +" for 1 + m, "+ 1" for m + 1: the constant stays on its side.
         return f"{constants[0]} {symbol}" if not isinstance(node.args[0], fx.Node) else f"{symbol} {constants[0]}"
     if target is operator.getitem:
+        source = node.args[0]
+        if source.op == "call_function" and not hasattr(source.meta.get("tensor_meta"), "shape"):
+            return _describe_op(source)  # torch.max(x, 1)[0] is drawn as "max over C"
         return f"[{_format(node.args[1])}]"
     name = target if isinstance(target, str) else getattr(target, "__name__", str(target))
     label = _NAMES.get(name, name)

@@ -39,7 +39,7 @@ from .eca import eca_kernel_size
 from .registry import create
 
 __all__ = [
-    "collect_attention", "frame_slider", "figure_png",
+    "collect_attention", "frame_slider", "figure", "figure_png",
     "channel_weights_figure", "channel_weights_widget",
     "spatial_maps_figure", "spatial_maps_widget",
     "SKScaleResponse", "sk_scale_response", "sk_scale_figure", "sk_scale_widget",
@@ -107,7 +107,11 @@ class _Figure(Figure):
         return figure_png(self, STILL_DPI)
 
 
-def _figure(width: float, height: float) -> _Figure:
+def figure(width: float, height: float) -> Figure:
+    """An empty Figure (inches) that a notebook shows as a compact PNG, with or without pyplot.
+
+    The book's own figures start here, so every still looks and weighs the same.
+    """
     return _Figure(figsize=(width, height), layout="constrained")
 
 
@@ -275,7 +279,7 @@ def _channel_data(model: nn.Module, inputs, names: Sequence[str] | None, layers)
 def _draw_channels(data: _ChannelData, layers: Sequence[str], order: str) -> _Figure:
     """Thumbnails of the inputs (left, top-aligned) and, per layer, each input's values."""
     rows = max(len(layers), len(data.names))
-    fig = _figure(7.0, 0.5 + max(1.75 * len(layers), 1.1 * len(data.names)))
+    fig = figure(7.0, 0.5 + max(1.75 * len(layers), 1.1 * len(data.names)))
     left, right = fig.subfigures(1, 2, width_ratios=[1, 6])
     for k, ax in enumerate(left.subplots(rows, 1, squeeze=False)[:, 0]):
         ax.set_axis_off()
@@ -368,7 +372,7 @@ def _draw_spatial(data: _SpatialData, layers: Sequence[str], opacity: float, wit
     """
     rows, cols = len(data.images), int(with_input) + len(layers)
     norm = matplotlib.colors.Normalize(*data.value_range, clip=True)
-    fig = _figure(0.9 + 1.55 * cols, 0.55 + 1.5 * rows)
+    fig = figure(0.9 + 1.55 * cols, 0.55 + 1.5 * rows)
     axes = fig.subplots(rows, cols, squeeze=False)
     for r, image in enumerate(data.images):
         grey = (image * torch.tensor([0.299, 0.587, 0.114]).view(3, 1, 1)).sum(0).numpy()
@@ -523,7 +527,7 @@ def _draw_sk_curves(ax, response: SKScaleResponse, highlight: int | None = None)
 
 
 def _draw_sk_frame(response: SKScaleResponse, index: int, scene: int) -> _Figure:
-    fig = _figure(8.0, 2.8)
+    fig = figure(8.0, 2.8)
     ax_image, ax_curves = fig.subplots(1, 2, width_ratios=[1, 2.0])
     ax_image.imshow(_rgb(response.images[scene, index]))
     ax_image.set_title(f"{response.scenes[scene][0]}, {response.diameters[index]:.0f} px", fontsize=10)
@@ -540,7 +544,7 @@ def sk_scale_figure(response: SKScaleResponse, scene: int = 0) -> Figure:
         scene: which scene's images to show (the curves average over all scenes).
     """
     k = len(response.fractions)
-    fig = _figure(8.0, 4.8)
+    fig = figure(8.0, 4.8)
     top, bottom = fig.subfigures(2, 1, height_ratios=[1, 2.6])
     for ax, image, d in zip(top.subplots(1, k), response.images[scene], response.diameters):
         ax.imshow(_rgb(image))
@@ -572,7 +576,7 @@ def eca_kernel_figure(max_channels: int = 4096, gamma: float = 2, beta: float = 
     """
     channels = np.arange(2, max_channels + 1)
     kernel = np.array([eca_kernel_size(int(c), gamma, beta) for c in channels])
-    fig = _figure(6.0, 3.0)
+    fig = figure(6.0, 3.0)
     ax = fig.subplots()
     ax.plot(channels, kernel, drawstyle="steps-post", lw=2)
     for c in marked:
@@ -632,7 +636,7 @@ def reduction_cost_figure(channels: int = 256, size: tuple[int, int] = (14, 14),
     Arguments as in :func:`reduction_cost`; the paper's default r = 16 is marked.
     """
     cost = reduction_cost(channels, size, reductions, mechanisms)
-    fig = _figure(8.0, 3.3)
+    fig = figure(8.0, 3.3)
     for ax, key, label in zip(fig.subplots(1, 2), ("params", "mult_adds"),
                               ("parameters", "multiply-adds (pooling, σ,\nrescaling not counted)")):
         for i, name in enumerate(mechanisms):

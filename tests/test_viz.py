@@ -96,7 +96,7 @@ def test_collect_attention_rejects_a_model_without_attention(images):
 
 
 def test_frame_slider_links_one_and_two_axes_in_the_browser():
-    pngs = [viz.figure_png(viz._figure(1, 1)) for _ in range(2)]
+    pngs = [viz.figure_png(viz.figure(1, 1)) for _ in range(2)]
     one = viz.frame_slider(pngs, ("step", ["a", "b"]))
     assert len(one.links) == 1 and one.links[0].source == (one.children[0], "index")
     two = viz.frame_slider([pngs, pngs, pngs], ("row", ["1", "2", "3"]), ("col", ["a", "b"]))
@@ -108,7 +108,7 @@ def test_frame_slider_links_one_and_two_axes_in_the_browser():
 
 
 def test_widget_state_serialises_with_its_links():
-    pngs = [viz.figure_png(viz._figure(1, 1)) for _ in range(2)]
+    pngs = [viz.figure_png(viz.figure(1, 1)) for _ in range(2)]
     widget = viz.frame_slider([pngs, pngs], ("row", ["1", "2"]), ("col", ["a", "b"]))
     state = embed.embed_data(views=[widget])["manager_state"]["state"]
     links = [m["state"] for m in state.values() if m["model_name"] == "LinkModel"]

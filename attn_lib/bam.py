@@ -73,4 +73,4 @@ class BAM(AttentionModule):
         m_s = self.spatial_branch(x)
         m = (m_c + m_s).sigmoid()
         # F + F ⊗ M = F ⊗ (1 + M): one pass over F.
-        return x * (1 + m), {"channel": m_c, "spatial": m_s, "combined": m}
+        return (1 + m) * x, {"channel": m_c, "spatial": m_s, "combined": m}

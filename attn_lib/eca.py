@@ -59,10 +59,15 @@ class ECA(AttentionModule):
 
     def gate(self, x: Tensor) -> Tensor:
         """ω, with gradients: x (N, C, H, W) -> (N, C, 1, 1)."""
-        n, c = x.shape[:2]
-        z = x.mean((2, 3)).view(n, 1, c)  # channels become the 1-D signal's length
-        return self.conv(z).sigmoid().view(n, c, 1, 1)
+        z = x.mean((2, 3), keepdim=True)  # (N, C, 1, 1)
+        # Channels become the 1-D signal's length: (N, C, 1) -> (N, 1, C) and back, by transposing
+        # as the authors' code does. For batches > 1 PyTorch runs this conv1d with oneDNN, which
+        # is 1.3-2.5× faster forward+backward on the transposed view than on a reshaped copy; a
+        # single sample goes to PyTorch's own kernel, which prefers the copy (~50 µs per module,
+        # 1-2 % of ResNet-50's batch-1 latency). Measured with attn_lib.bench.
+        w = self.conv(z.squeeze(-1).transpose(-1, -2)).transpose(-1, -2).unsqueeze(-1)
+        return w.sigmoid()
 
     def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         w = self.gate(x)
-        return x * w, {"channel": w}
+        return w * x, {"channel": w}  # gate first: see SqueezeExcitation.forward_with_attention

@@ -55,7 +55,7 @@ class SCSE(AttentionModule):
         gates = {"channel": s, "spatial": q}
         if self.aggregation == "add":
             # s·x + q·x = (s + q)·x: one pass over x instead of three.
-            return x * (s + q), gates
+            return (s + q) * x, gates
         if self.aggregation == "max":
             return torch.maximum(x * s, x * q), gates
         return (x * s) * (x * q), gates

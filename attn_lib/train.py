@@ -110,8 +110,11 @@ def evaluate(recipe: Recipe, model: nn.Module, batch, chunk: int = 250) -> float
     return torch.cat(scores).mean().item()
 
 
-def train(recipe: Recipe, out_dir: Path | None = WEIGHTS_DIR, progress: bool = True) -> tuple[nn.Module, dict]:
+def train(recipe: Recipe, out_dir: Path | None = WEIGHTS_DIR, progress: bool = True,
+          save_weights: bool = True) -> tuple[nn.Module, dict]:
     """Train one model from its recipe; save weights and record to ``out_dir`` (None: don't save).
+
+    ``save_weights=False`` writes the record alone (the extra seeds of the comparison chapter).
 
     Returns the trained model (eval mode) and its record: the recipe, the validation score,
     timings and the environment.
@@ -173,7 +176,9 @@ def train(recipe: Recipe, out_dir: Path | None = WEIGHTS_DIR, progress: bool = T
     if out_dir is not None:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        save_file({k: v.contiguous() for k, v in state.items()}, out_dir / f"{recipe.name}.safetensors", metadata={"recipe": json.dumps(asdict(recipe))})
+        if save_weights:
+            save_file({k: v.contiguous() for k, v in state.items()}, out_dir / f"{recipe.name}.safetensors",
+                      metadata={"recipe": json.dumps(asdict(recipe))})
         (out_dir / f"{recipe.name}.json").write_text(json.dumps(record, indent=2) + "\n")
     print(f"{recipe.name}: validation {record['metric']} {score:.3f}, trained in {train_seconds:.0f} s",
           file=sys.stderr, flush=True)
@@ -197,6 +202,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
     p.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="folder for .safetensors and .json")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-weights", action="store_true", help="write the .json record only, not the weights")
     return p
 
 
@@ -216,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--epochs must be a positive integer; got {args.epochs}")
         recipes = [Recipe(**{**asdict(r), "epochs": args.epochs}) for r in recipes]
     for recipe in recipes:
-        train(recipe, args.out, progress=not args.quiet)
+        train(recipe, args.out, progress=not args.quiet, save_weights=not args.no_weights)
     return 0
 
 

@@ -16,7 +16,7 @@ JB_ALL :=
 PYTEST := $(BIN)/python -m pytest -q
 export TIMEFORMAT := (%1R s)
 
-.PHONY: book build vendor test test-lib test-notebooks test-site system-deps notebooks clean
+.PHONY: book build vendor test test-lib test-notebooks test-site bench-quick system-deps notebooks clean
 
 # The venv is rebuilt whenever the pinned environment or the package metadata changes.
 $(STAMP): requirements.txt pyproject.toml
@@ -67,8 +67,15 @@ endif
 test-site: build
 	time $(PYTEST) -p no:cacheprovider tests/site
 
+# The benchmark's --quick mode, as a smoke run (no timing is asserted; the book's numbers come
+# from the full run in attn_lib/results/bench.json, which this does not touch).
+bench-quick: $(STAMP)
+	mkdir -p _build
+	time $(BIN)/python -m attn_lib.bench --quick --out _build/bench-quick.json > _build/bench-quick.txt
+	tail -n 8 _build/bench-quick.txt
+
 test: JB_ALL := --all
-test: system-deps test-lib test-notebooks build test-site
+test: system-deps test-lib test-notebooks build test-site bench-quick
 
 clean:
 	rm -rf _build _vendor

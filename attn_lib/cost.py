@@ -8,7 +8,6 @@ element-wise work it skips is what :mod:`attn_lib.bench` measures in time instea
 
 from __future__ import annotations
 
-import statistics
 
 import torch
 from torch import Tensor, nn

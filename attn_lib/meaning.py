@@ -24,7 +24,7 @@ from torch.nn import functional as F
 
 from .data import ShapesBatch
 # The map measured is the one viz's figures draw (for BAM, the channel mean of its 3-D gate).
-from .viz import _spatial_values, collect_attention
+from .viz import collect_attention, spatial_map
 
 __all__ = ["Contrast", "mask_contrast", "object_coverage", "contrast_table"]
 
@@ -84,7 +84,7 @@ def mask_contrast(model: nn.Module, batch: ShapesBatch, inside: float = 0.5) -> 
     gates = collect_attention(model, batch.images)
     result = {}
     for layer, layer_gates in gates.items():
-        spatial = _spatial_values(layer_gates)
+        spatial = spatial_map(layer_gates)
         if spatial is None:
             continue
         maps = spatial[0]  # (N, 1, H', W')

@@ -13,7 +13,6 @@ branch pads by its dilation, so V has X's spatial size and the unit can sit in a
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
 from ._base import AttentionModule

@@ -90,10 +90,6 @@ def _targets(recipe: Recipe, batch) -> Tensor:
     return batch.masks.long() if recipe.task == "unet" else batch.labels
 
 
-def _loss(recipe: Recipe, logits: Tensor, target: Tensor) -> Tensor:
-    return F.cross_entropy(logits, target)
-
-
 @torch.no_grad()
 def evaluate(recipe: Recipe, model: nn.Module, batch, chunk: int = 250) -> float:
     """Accuracy (classifier) or mean foreground Dice (U-Net) on ``batch``."""
@@ -147,7 +143,7 @@ def train(recipe: Recipe, out_dir: Path | None = WEIGHTS_DIR, progress: bool = T
                 x = x.flip(dims)
                 if recipe.task == "unet":
                     y = y.flip([d - 1 for d in dims])
-            loss = _loss(recipe, model(x), y)
+            loss = F.cross_entropy(model(x), y)  # per image (classifier) or per pixel (U-Net)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -39,7 +39,7 @@ from .eca import eca_kernel_size
 from .registry import create
 
 __all__ = [
-    "collect_attention", "frame_slider", "figure", "figure_png",
+    "collect_attention", "spatial_map", "frame_slider", "figure", "figure_png",
     "channel_weights_figure", "channel_weights_widget",
     "spatial_maps_figure", "spatial_maps_widget",
     "SKScaleResponse", "sk_scale_response", "sk_scale_figure", "sk_scale_widget",
@@ -235,8 +235,9 @@ def _channel_values(gates: dict[str, Tensor]) -> tuple[Tensor, str] | None:
     return gates["channel"].flatten(1), "channel gate"
 
 
-def _spatial_values(gates: dict[str, Tensor]) -> tuple[Tensor, str] | None:
-    """(N, 1, H', W') map in (0, 1) and its name; None if the module has none.
+def spatial_map(gates: dict[str, Tensor]) -> tuple[Tensor, str] | None:
+    """The spatial map a module's gates imply, as the figures draw it: (N, 1, H', W') in (0, 1) and
+    its name; None if the module has none.
 
     For BAM the mean over channels of the gate it multiplies by, σ(M_c + M_s); its M_s is a
     logit that never multiplies anything alone.
@@ -354,7 +355,7 @@ class _SpatialData:
 def _spatial_data(model: nn.Module, images: Tensor, layers, value_range: tuple[float, float]) -> _SpatialData:
     images = _as_batch(images)
     gates = collect_attention(model, images)
-    available = {layer: v for layer, g in gates.items() if (v := _spatial_values(g)) is not None}
+    available = {layer: v for layer, g in gates.items() if (v := spatial_map(g)) is not None}
     chosen = _select_layers(list(available), layers, "a spatial gate")
     size = images.shape[-2:]
     # Bilinear, so that a 6×6 map reads as the smooth field it stands for, not as blocks.

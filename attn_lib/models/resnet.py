@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-import torch
 from torch import Tensor, nn
 
 from .._base import AttentionModule, attention_modules

@@ -68,7 +68,7 @@ test-site: build
 	time $(PYTEST) -p no:cacheprovider tests/site
 
 # The benchmark's --quick mode, as a smoke run (no timing is asserted; the book's numbers come
-# from the full run in attn_lib/results/bench.json, which this does not touch).
+# from the full run in attn_lib/bench/results.json, which this does not touch).
 bench-quick: $(STAMP)
 	mkdir -p _build
 	time $(BIN)/python -m attn_lib.bench --quick --out _build/bench-quick.json > _build/bench-quick.txt

@@ -1,13 +1,22 @@
 """attn_lib: channel and spatial attention modules for CNNs, faithful to their papers.
 
 Every module takes ``channels`` first, maps (N, C, H, W) to (N, C, H, W), and returns the gates
-it computed from ``module.attention(x)``. Build one by name with :func:`create`.
+it computed from ``module.attention(x)``. Build one by name with :func:`create`, put one into a
+torchvision or timm ResNet with :func:`add_attention`, or build a network with
+``attn_lib.models.resnet50(attention=...)``.
+
+The top level is the library (``_base.py``, ``registry.py``, one file per mechanism,
+``models/``) and imports torch alone. What serves the book lives in subpackages imported on
+demand: ``lab`` (tasks, training, shipped models), ``viz`` (figures, widgets, diagrams),
+``bench`` (the benchmark) and ``book`` (helpers for the pages).
 """
 
+from . import models
 from ._base import AttentionModule, attention_modules
 from .bam import BAM
 from .cbam import CBAM, ChannelAttention, SpatialAttention
 from .eca import ECA, eca_kernel_size
+from .models.insert import add_attention
 from .registry import MECHANISMS, Mechanism, create, mechanisms
 from .scse import SCSE
 from .se import SqueezeExcitation
@@ -17,7 +26,8 @@ from .sse import SpatialSqueezeExcitation
 __version__ = "0.1.0"
 
 __all__ = [
-    "AttentionModule", "BAM", "attention_modules", "CBAM", "ChannelAttention", "ECA", "MECHANISMS", "Mechanism",
-    "SCSE", "SelectiveKernel", "SpatialAttention", "SpatialSqueezeExcitation", "SqueezeExcitation",
-    "create", "eca_kernel_size", "mechanisms",
+    "AttentionModule", "BAM", "CBAM", "ChannelAttention", "ECA", "MECHANISMS", "Mechanism",
+    "SCSE", "SelectiveKernel", "SpatialAttention", "SpatialSqueezeExcitation",
+    "SqueezeExcitation", "add_attention", "attention_modules", "create", "eca_kernel_size",
+    "mechanisms", "models",
 ]

@@ -20,7 +20,9 @@ def hidden_width(channels: int, reduction: int, minimum: int = 1) -> int:
     (``C = 8, r = 16``) a zero-width layer would silently turn the module into a constant.
     """
     if reduction < 1:
-        raise ValueError(f"reduction ratio r must be a positive integer, got {reduction!r}")
+        raise ValueError(
+            f"reduction ratio r must be a positive integer, got {reduction!r}"
+        )
     return max(channels // reduction, minimum)
 
 
@@ -44,13 +46,17 @@ class AttentionModule(nn.Module):
         """Raise a clear error unless ``x`` is a floating (N, C, H, W) tensor with C = channels."""
         name = type(self).__name__
         if not isinstance(x, Tensor):
-            raise TypeError(f"{name}: expected a torch.Tensor of shape (N, C, H, W), got {type(x).__name__}")
+            raise TypeError(
+                f"{name}: expected a torch.Tensor of shape (N, C, H, W), got {type(x).__name__}"
+            )
         if x.dim() != 4:
             raise ValueError(
                 f"{name}: expected a 4-D tensor (N, C, H, W), got {x.dim()}-D of shape {tuple(x.shape)}"
             )
         if not x.is_floating_point():
-            raise TypeError(f"{name}: expected a floating-point tensor, got dtype {x.dtype}")
+            raise TypeError(
+                f"{name}: expected a floating-point tensor, got dtype {x.dtype}"
+            )
         if x.shape[1] != self.channels:
             raise ValueError(
                 f"{name}: expected {self.channels} channels (dim 1), got {x.shape[1]} in shape {tuple(x.shape)}"
@@ -92,6 +98,8 @@ def attention_modules(model: nn.Module) -> list[tuple[str, AttentionModule]]:
     """
     found: list[tuple[str, AttentionModule]] = []
     for name, module in model.named_modules():
-        if isinstance(module, AttentionModule) and not any(name.startswith(p + ".") for p, _ in found):
+        if isinstance(module, AttentionModule) and not any(
+            name.startswith(p + ".") for p, _ in found
+        ):
             found.append((name, module))
     return found

@@ -22,10 +22,14 @@ from ._base import AttentionModule, hidden_width
 __all__ = ["BAM"]
 
 
-def _conv_bn_relu(cin: int, cout: int, kernel_size: int, dilation: int = 1) -> list[nn.Module]:
+def _conv_bn_relu(
+    cin: int, cout: int, kernel_size: int, dilation: int = 1
+) -> list[nn.Module]:
     padding = dilation * (kernel_size // 2)
     return [
-        nn.Conv2d(cin, cout, kernel_size, padding=padding, dilation=dilation, bias=False),
+        nn.Conv2d(
+            cin, cout, kernel_size, padding=padding, dilation=dilation, bias=False
+        ),
         nn.BatchNorm2d(cout),
         nn.ReLU(inplace=True),
     ]

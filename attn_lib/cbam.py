@@ -55,7 +55,11 @@ class ChannelAttention(AttentionModule):
         n = x.shape[0]
         # The same maximum two ways (see "Max pooling, written two ways" above): amax when nothing
         # will be differentiated, max pooling, which remembers where each maximum was, otherwise.
-        peak = F.adaptive_max_pool2d(x, 1) if torch.is_grad_enabled() else x.amax((2, 3), keepdim=True)
+        peak = (
+            F.adaptive_max_pool2d(x, 1)
+            if torch.is_grad_enabled()
+            else x.amax((2, 3), keepdim=True)
+        )
         # One MLP call on both descriptors, stacked along the batch: the weights are shared.
         pooled = torch.cat([x.mean((2, 3), keepdim=True), peak])
         mlp = self.fc2(self.relu(self.fc1(pooled)))
@@ -63,7 +67,9 @@ class ChannelAttention(AttentionModule):
 
     def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         m_c = self.gate(x)
-        return m_c * x, {"channel": m_c}  # gate first: see SqueezeExcitation.forward_with_attention
+        return m_c * x, {
+            "channel": m_c
+        }  # gate first: see SqueezeExcitation.forward_with_attention
 
 
 class SpatialAttention(AttentionModule):
@@ -92,13 +98,19 @@ class SpatialAttention(AttentionModule):
     def gate(self, x: Tensor) -> Tensor:
         """M_s, with gradients: x (N, C, H, W) -> (N, 1, H, W)."""
         # The maximum over channels, two ways as in ChannelAttention.gate.
-        peak = torch.max(x, 1, keepdim=True)[0] if torch.is_grad_enabled() else x.amax(1, keepdim=True)
+        peak = (
+            torch.max(x, 1, keepdim=True)[0]
+            if torch.is_grad_enabled()
+            else x.amax(1, keepdim=True)
+        )
         pooled = torch.cat([x.mean(1, keepdim=True), peak], dim=1)
         return self.conv(pooled).sigmoid()
 
     def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         m_s = self.gate(x)
-        return m_s * x, {"spatial": m_s}  # gate first: see SqueezeExcitation.forward_with_attention
+        return m_s * x, {
+            "spatial": m_s
+        }  # gate first: see SqueezeExcitation.forward_with_attention
 
 
 class CBAM(AttentionModule):
@@ -126,9 +138,15 @@ class CBAM(AttentionModule):
     ) -> None:
         super().__init__(channels)
         if not (channel_gate or spatial_gate):
-            raise ValueError("CBAM: at least one of channel_gate and spatial_gate must be True")
-        self.channel_attention = ChannelAttention(channels, reduction) if channel_gate else None
-        self.spatial_attention = SpatialAttention(channels, kernel_size) if spatial_gate else None
+            raise ValueError(
+                "CBAM: at least one of channel_gate and spatial_gate must be True"
+            )
+        self.channel_attention = (
+            ChannelAttention(channels, reduction) if channel_gate else None
+        )
+        self.spatial_attention = (
+            SpatialAttention(channels, kernel_size) if spatial_gate else None
+        )
 
     def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         gates = {}

@@ -28,7 +28,9 @@ __all__ = ["ECA", "eca_kernel_size"]
 def eca_kernel_size(channels: int, gamma: float = 2, beta: float = 1) -> int:
     """ψ(C): the odd kernel size ECA uses for C channels (γ = 2, b = 1 in the paper)."""
     if channels < 1:
-        raise ValueError(f"eca_kernel_size: channels must be positive, got {channels!r}")
+        raise ValueError(
+            f"eca_kernel_size: channels must be positive, got {channels!r}"
+        )
     t = int(abs((math.log2(channels) + beta) / gamma))
     return t if t % 2 else t + 1
 
@@ -47,13 +49,24 @@ class ECA(AttentionModule):
     """
 
     def __init__(
-        self, channels: int, kernel_size: int | None = None, gamma: float = 2, beta: float = 1
+        self,
+        channels: int,
+        kernel_size: int | None = None,
+        gamma: float = 2,
+        beta: float = 1,
     ) -> None:
         super().__init__(channels)
         if kernel_size is None:
             kernel_size = eca_kernel_size(channels, gamma, beta)
-        if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
-            raise ValueError(f"ECA: kernel_size must be a positive odd int, got {kernel_size!r}")
+        if (
+            isinstance(kernel_size, bool)
+            or not isinstance(kernel_size, int)
+            or kernel_size < 1
+            or kernel_size % 2 == 0
+        ):
+            raise ValueError(
+                f"ECA: kernel_size must be a positive odd int, got {kernel_size!r}"
+            )
         self.kernel_size = kernel_size
         self.conv = nn.Conv1d(1, 1, kernel_size, padding=kernel_size // 2, bias=False)
 
@@ -70,4 +83,6 @@ class ECA(AttentionModule):
 
     def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         w = self.gate(x)
-        return w * x, {"channel": w}  # gate first: see SqueezeExcitation.forward_with_attention
+        return w * x, {
+            "channel": w
+        }  # gate first: see SqueezeExcitation.forward_with_attention

@@ -29,27 +29,86 @@ class Mechanism:
     year: int
     citation_key: str  # key in the book's references.bib
     url: str
+    # Where the paper puts it in a ResNet: "block" (on the residual branch, before the addition),
+    # "stage" (once at each boundary between stages) or "conv" (it replaces the 3×3 convolution).
+    placement: str = "block"
 
 
 MECHANISMS: dict[str, Mechanism] = {
     m.name: m
     for m in (
-        Mechanism("se", SqueezeExcitation, "Squeeze-and-Excitation Networks",
-                  "Hu, Shen, Sun", "CVPR", 2018, "hu2018squeeze", "https://arxiv.org/abs/1709.01507"),
-        Mechanism("sse", SpatialSqueezeExcitation,
-                  "Concurrent Spatial and Channel 'Squeeze & Excitation' in Fully Convolutional Networks",
-                  "Roy, Navab, Wachinger", "MICCAI", 2018, "roy2018concurrent", "https://arxiv.org/abs/1803.02579"),
-        Mechanism("scse", SCSE,
-                  "Concurrent Spatial and Channel 'Squeeze & Excitation' in Fully Convolutional Networks",
-                  "Roy, Navab, Wachinger", "MICCAI", 2018, "roy2018concurrent", "https://arxiv.org/abs/1803.02579"),
-        Mechanism("cbam", CBAM, "CBAM: Convolutional Block Attention Module",
-                  "Woo, Park, Lee, Kweon", "ECCV", 2018, "woo2018cbam", "https://arxiv.org/abs/1807.06521"),
-        Mechanism("bam", BAM, "BAM: Bottleneck Attention Module",
-                  "Park, Woo, Lee, Kweon", "BMVC", 2018, "park2018bam", "https://arxiv.org/abs/1807.06514"),
-        Mechanism("sk", SelectiveKernel, "Selective Kernel Networks",
-                  "Li, Wang, Hu, Yang", "CVPR", 2019, "li2019selective", "https://arxiv.org/abs/1903.06586"),
-        Mechanism("eca", ECA, "ECA-Net: Efficient Channel Attention for Deep Convolutional Neural Networks",
-                  "Wang, Wu, Zhu, Li, Zuo, Hu", "CVPR", 2020, "wang2020eca", "https://arxiv.org/abs/1910.03151"),
+        Mechanism(
+            "se",
+            SqueezeExcitation,
+            "Squeeze-and-Excitation Networks",
+            "Hu, Shen, Sun",
+            "CVPR",
+            2018,
+            "hu2018squeeze",
+            "https://arxiv.org/abs/1709.01507",
+        ),
+        Mechanism(
+            "sse",
+            SpatialSqueezeExcitation,
+            "Concurrent Spatial and Channel 'Squeeze & Excitation' in Fully Convolutional Networks",
+            "Roy, Navab, Wachinger",
+            "MICCAI",
+            2018,
+            "roy2018concurrent",
+            "https://arxiv.org/abs/1803.02579",
+        ),
+        Mechanism(
+            "scse",
+            SCSE,
+            "Concurrent Spatial and Channel 'Squeeze & Excitation' in Fully Convolutional Networks",
+            "Roy, Navab, Wachinger",
+            "MICCAI",
+            2018,
+            "roy2018concurrent",
+            "https://arxiv.org/abs/1803.02579",
+        ),
+        Mechanism(
+            "cbam",
+            CBAM,
+            "CBAM: Convolutional Block Attention Module",
+            "Woo, Park, Lee, Kweon",
+            "ECCV",
+            2018,
+            "woo2018cbam",
+            "https://arxiv.org/abs/1807.06521",
+        ),
+        Mechanism(
+            "bam",
+            BAM,
+            "BAM: Bottleneck Attention Module",
+            "Park, Woo, Lee, Kweon",
+            "BMVC",
+            2018,
+            "park2018bam",
+            "https://arxiv.org/abs/1807.06514",
+            placement="stage",
+        ),
+        Mechanism(
+            "sk",
+            SelectiveKernel,
+            "Selective Kernel Networks",
+            "Li, Wang, Hu, Yang",
+            "CVPR",
+            2019,
+            "li2019selective",
+            "https://arxiv.org/abs/1903.06586",
+            placement="conv",
+        ),
+        Mechanism(
+            "eca",
+            ECA,
+            "ECA-Net: Efficient Channel Attention for Deep Convolutional Neural Networks",
+            "Wang, Wu, Zhu, Li, Zuo, Hu",
+            "CVPR",
+            2020,
+            "wang2020eca",
+            "https://arxiv.org/abs/1910.03151",
+        ),
     )
 }
 
@@ -69,7 +128,9 @@ def create(name: str, channels: int, **kwargs) -> AttentionModule:
     """
     key = name.lower() if isinstance(name, str) else name
     if key not in MECHANISMS:
-        raise ValueError(f"unknown attention {name!r}; expected one of: {', '.join(MECHANISMS)}")
+        raise ValueError(
+            f"unknown attention {name!r}; expected one of: {', '.join(MECHANISMS)}"
+        )
     module = MECHANISMS[key].module
     accepted = list(inspect.signature(module).parameters)[1:]
     unknown = [k for k in kwargs if k not in accepted]

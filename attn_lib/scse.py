@@ -40,7 +40,9 @@ class SCSE(AttentionModule):
         attention: {"channel": (N, C, 1, 1), "spatial": (N, 1, H, W)}
     """
 
-    def __init__(self, channels: int, reduction: int = 16, aggregation: str = "add") -> None:
+    def __init__(
+        self, channels: int, reduction: int = 16, aggregation: str = "add"
+    ) -> None:
         super().__init__(channels)
         if aggregation not in AGGREGATIONS:
             raise ValueError(

@@ -50,7 +50,9 @@ class SelectiveKernel(AttentionModule):
         super().__init__(channels)
         out_channels = channels if out_channels is None else out_channels
         if num_branches < 1:
-            raise ValueError(f"SelectiveKernel: num_branches M must be >= 1, got {num_branches!r}")
+            raise ValueError(
+                f"SelectiveKernel: num_branches M must be >= 1, got {num_branches!r}"
+            )
         if channels % groups or out_channels % groups:
             raise ValueError(
                 f"SelectiveKernel: groups G={groups} must divide channels ({channels}) and "
@@ -64,8 +66,16 @@ class SelectiveKernel(AttentionModule):
         self.out_channels, self.num_branches = out_channels, num_branches
         self.branches = nn.ModuleList(
             nn.Sequential(
-                nn.Conv2d(channels, out_channels, 3, stride, padding=dilation,
-                          dilation=dilation, groups=groups, bias=False),
+                nn.Conv2d(
+                    channels,
+                    out_channels,
+                    3,
+                    stride,
+                    padding=dilation,
+                    dilation=dilation,
+                    groups=groups,
+                    bias=False,
+                ),
                 nn.BatchNorm2d(out_channels),
                 nn.ReLU(inplace=True),
             )
@@ -73,7 +83,9 @@ class SelectiveKernel(AttentionModule):
         )
         # W_s and the A_m have no bias in the paper; W_s is followed by batch norm.
         self.squeeze = nn.Sequential(
-            nn.Conv2d(out_channels, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU(inplace=True)
+            nn.Conv2d(out_channels, hidden, 1, bias=False),
+            nn.BatchNorm2d(hidden),
+            nn.ReLU(inplace=True),
         )
         # All A_m as one 1×1 convolution d -> M·C: one matrix product instead of M.
         self.select = nn.Conv2d(hidden, num_branches * out_channels, 1, bias=False)

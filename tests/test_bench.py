@@ -13,26 +13,29 @@ import sys
 import pytest
 import torch
 
-from attn_lib import bench
+from attn_lib.bench.baselines import CASES, baseline_module, check_baseline, library_module
+from attn_lib.bench.resnet50 import PAPER_RESNET50
+from attn_lib.bench.timing import BATCH, MODES
+from attn_lib.lab.records import seed_results
 
 
-@pytest.mark.parametrize("case", bench.CASES)
+@pytest.mark.parametrize("case", CASES)
 def test_baseline_computes_what_the_library_computes(case):
-    library = bench.library_module(case, 64)
-    baseline = bench.baseline_module(case, library)
+    library = library_module(case, 64)
+    baseline = baseline_module(case, library)
     x = torch.randn(3, 64, 9, 7)
-    bench.check_baseline(case, library, baseline, x)  # raises AssertionError on any difference
+    check_baseline(case, library, baseline, x)  # raises AssertionError on any difference
 
 
 @pytest.mark.parametrize("case", ["se", "cbam", "sk"])
 def test_baseline_check_catches_a_wrong_weight(case):
-    library = bench.library_module(case, 64)
-    baseline = bench.baseline_module(case, library)
+    library = library_module(case, 64)
+    baseline = baseline_module(case, library)
     with torch.no_grad():
         weight = next(p for name, p in baseline.named_parameters() if p.dim() > 1)
         weight.mul_(1.5)
     with pytest.raises(AssertionError, match=case):
-        bench.check_baseline(case, library, baseline, torch.randn(3, 64, 9, 7))
+        check_baseline(case, library, baseline, torch.randn(3, 64, 9, 7))
 
 
 def test_smoke_run_covers_every_module_mode_and_shape(tmp_path):
@@ -46,10 +49,10 @@ def test_smoke_run_covers_every_module_mode_and_shape(tmp_path):
 
     rows = result["modules"]
     got = {(r["case"], r["mode"], r["C"], r["H"], r["W"]) for r in rows}
-    wanted = {(c, m, 64, s, s) for c in bench.CASES for m in bench.MODES for s in (8, 5)}
+    wanted = {(c, m, 64, s, s) for c in CASES for m in MODES for s in (8, 5)}
     assert got == wanted and len(rows) == len(wanted)
     for r in rows:
-        assert r["N"] == bench.BATCH and r["device"] == "cpu"
+        assert r["N"] == BATCH and r["device"] == "cpu"
         for key in ("ratio_floor", "ratio_baseline"):
             spread = r[key]
             assert set(spread) == {"median", "q1", "q3", "min", "max"}
@@ -62,16 +65,16 @@ def test_smoke_run_covers_every_module_mode_and_shape(tmp_path):
 
     targets = {(t["case"], t["mode"], t["reference"]) for t in result["targets"]}
     assert {("se", "forward", "floor"), ("eca", "forward", "floor"), ("cbam-channel", "forward", "floor")} <= targets
-    assert {(c, m, "baseline") for c in bench.CASES for m in bench.MODES} <= targets
+    assert {(c, m, "baseline") for c in CASES for m in MODES} <= targets
     for t in result["targets"]:
         assert isinstance(t["met"], bool) and t["shapes"] == 2 and 0 <= t["met_at"] <= 2
-    assert set(result["floors"]) == set(result["baselines"]) == set(bench.CASES)
+    assert set(result["floors"]) == set(result["baselines"]) == set(CASES)
     assert result["meta"]["threads"] == 1 and result["meta"]["clock"] == "thread_time"
 
 
 def test_paper_table_has_every_resnet50_variant_and_a_source_for_each():
-    assert set(bench.PAPER_RESNET50) == {"resnet50", "se", "cbam", "bam", "eca", "sknet50"}
-    for entry in bench.PAPER_RESNET50.values():
+    assert set(PAPER_RESNET50) == {"resnet50", "se", "cbam", "bam", "eca", "sknet50"}
+    for entry in PAPER_RESNET50.values():
         assert entry["source"] and (entry["params_M"] or entry["gmacs"])
 
 
@@ -82,7 +85,7 @@ def test_seed_results_average_the_records_of_each_seed(tmp_path):
         folder, suffix = (weights, "") if seed == 0 else (runs, f"-seed{seed}")
         (folder / f"classifier-se{suffix}.json").write_text(json.dumps({"val_score": score, "metric": "accuracy"}))
     (weights / "unet-none.json").write_text(json.dumps({"val_score": 0.8, "metric": "dice"}))
-    table = {r["name"]: r for r in bench.seed_results(runs_dir=runs, weights_dir=weights)}
+    table = {r["name"]: r for r in seed_results(runs_dir=runs, weights_dir=weights)}
     assert set(table) == {"classifier-se", "unet-none"}
     se = table["classifier-se"]
     assert se["seeds"] == [0, 1, 2] and se["metric"] == "accuracy"

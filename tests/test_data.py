@@ -1,4 +1,4 @@
-"""Tests for attn_lib.data: sample photographs and the procedural shapes dataset."""
+"""Tests for attn_lib.lab.data: sample photographs and the procedural shapes dataset."""
 import socket
 import time
 
@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from attn_lib import data
-from attn_lib.data import CLASSES, SAMPLE_IMAGES, load_sample_image, make_shapes, render_scale_sweep
+from attn_lib.lab import data
+from attn_lib.lab.data import CLASSES, SAMPLE_IMAGES, load_sample_image, make_shapes, render_scale_sweep
 
 K = len(CLASSES)
 

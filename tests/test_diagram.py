@@ -8,7 +8,7 @@ import torch
 from torch import fx
 from torch.fx.passes.shape_prop import ShapeProp
 
-from attn_lib.diagram import diagram
+from attn_lib.viz.diagram import diagram
 from conftest import NAMES, build
 
 

@@ -1,5 +1,5 @@
 import attn_lib
-from attn_lib.errata import ERRATA, errata_for, errata_table
+from attn_lib.book.errata import ERRATA, errata_for, errata_table
 
 
 def test_every_erratum_names_a_registered_mechanism_and_says_why():

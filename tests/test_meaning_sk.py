@@ -24,7 +24,8 @@ The chapter's four statements and the margins asserted, each with headroom from 
 import pytest
 import torch
 
-from attn_lib import pretrained, viz
+from attn_lib import viz
+from attn_lib.lab import pretrained
 
 DEEP = ("stages.2.0.residual.0", "stages.3.0.residual.0")
 EARLY = ("stages.0.0.residual.0", "stages.1.0.residual.0")

@@ -1,7 +1,7 @@
 """What the trained spatial gates mean is measured, not assumed.
 
 A map drawn over an image invites the story "the network looks at the object". Here, for every
-shipped model with a spatial gate, :func:`attn_lib.meaning.mask_contrast` measures the mean
+shipped model with a spatial gate, :func:`attn_lib.lab.meaning.mask_contrast` measures the mean
 gate *inside* the object against *outside* it on 200 scenes from seed 30_000, which no training
 run used (training draws from 10_000 + seed, validation from 20_000). The object mask is brought
 to each map's own resolution by area interpolation (the map itself is never resized): a cell at
@@ -33,9 +33,10 @@ BAM chapters measure 500 scenes of the same seed and find the same signs):
 import pytest
 import torch
 
-from attn_lib import create, pretrained
-from attn_lib.data import ShapesBatch, make_shapes
-from attn_lib.meaning import Contrast, contrast_table, mask_contrast, object_coverage
+from attn_lib import create
+from attn_lib.lab import pretrained
+from attn_lib.lab.data import ShapesBatch, make_shapes
+from attn_lib.lab.meaning import Contrast, contrast_table, mask_contrast, object_coverage
 
 SPATIAL_MODELS = ["classifier-sse", "classifier-scse", "classifier-cbam", "classifier-bam", "unet-scse"]
 SEED = 30_000  # not 10_000 + seed (training) nor 20_000 (validation)

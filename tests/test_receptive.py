@@ -1,10 +1,10 @@
-"""attn_lib.receptive: the neighbourhood a spatial gate depends on, measured with autograd."""
+"""attn_lib.lab.receptive: the neighbourhood a spatial gate depends on, measured with autograd."""
 
 import pytest
 import torch
 
 from attn_lib import BAM, CBAM, SpatialAttention, SqueezeExcitation
-from attn_lib.receptive import gate_influence
+from attn_lib.lab.receptive import gate_influence
 
 
 def support(influence):

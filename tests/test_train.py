@@ -7,9 +7,9 @@ import sys
 import pytest
 from safetensors import safe_open
 
-from attn_lib import pretrained
-from attn_lib.data import make_shapes
-from attn_lib.train import CLASSIFIER_ATTENTIONS, UNET_ATTENTIONS, WEIGHTS_DIR, Recipe, evaluate, main
+from attn_lib.lab import pretrained
+from attn_lib.lab.data import make_shapes
+from attn_lib.lab.train import CLASSIFIER_ATTENTIONS, UNET_ATTENTIONS, WEIGHTS_DIR, Recipe, evaluate, main
 
 SHIPPED = [f"classifier-{a}" for a in CLASSIFIER_ATTENTIONS] + [f"unet-{a}" for a in UNET_ATTENTIONS]
 # Two runs of one command differ only by thread scheduling; this is how far apart they may land.
@@ -39,7 +39,7 @@ def test_shipped_model_scores_what_its_record_says(name):
 def test_retraining_with_the_recorded_command_lands_in_the_recorded_band(tmp_path):
     record = pretrained.record("classifier-eca")
     command = record["command"].split()
-    assert command[:3] == ["python", "-m", "attn_lib.train"]
+    assert command[:3] == ["python", "-m", "attn_lib.lab.train"]
     subprocess.run([sys.executable, *command[1:], "--out", str(tmp_path), "--quiet"], check=True, timeout=900)
     again = json.loads((tmp_path / "classifier-eca.json").read_text())
     assert again["recipe"] == record["recipe"]

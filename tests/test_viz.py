@@ -8,7 +8,7 @@ from ipywidgets import embed
 from matplotlib.figure import Figure
 
 from attn_lib import viz
-from attn_lib.data import make_shapes
+from attn_lib.lab.data import make_shapes
 from attn_lib.models import UNet
 from attn_lib.models.resnet import BasicBlock, ResNet
 

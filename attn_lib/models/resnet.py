@@ -20,13 +20,15 @@ from typing import Callable
 from torch import Tensor, nn
 
 from .._base import AttentionModule, attention_modules
-from ..registry import create
+from ..registry import MECHANISMS, create
+from ..sk import SelectiveKernel
 
 __all__ = ["ResNet", "resnet18", "resnet50", "sknet50", "BasicBlock", "Bottleneck"]
 
-BLOCK_ATTENTIONS = ("se", "sse", "scse", "cbam", "eca")
-STAGE_ATTENTIONS = ("bam",)
-CONV_ATTENTIONS = ("sk",)
+# Each registered mechanism goes where its paper places it (Mechanism.placement).
+BLOCK_ATTENTIONS = tuple(n for n, m in MECHANISMS.items() if m.placement == "block")
+STAGE_ATTENTIONS = tuple(n for n, m in MECHANISMS.items() if m.placement == "stage")
+CONV_ATTENTIONS = tuple(n for n, m in MECHANISMS.items() if m.placement == "conv")
 
 # Builds the attention module of a block from its channel count; None means no attention.
 AttentionFactory = Callable[[int], nn.Module] | None
@@ -39,9 +41,19 @@ def conv3x3_bn_relu(cin: int, cout: int, stride: int, groups: int) -> list[nn.Mo
     return [*_conv_bn(cin, cout, 3, stride, groups), nn.ReLU(inplace=True)]
 
 
-def _conv_bn(cin: int, cout: int, kernel_size: int, stride: int = 1, groups: int = 1) -> list[nn.Module]:
+def _conv_bn(
+    cin: int, cout: int, kernel_size: int, stride: int = 1, groups: int = 1
+) -> list[nn.Module]:
     return [
-        nn.Conv2d(cin, cout, kernel_size, stride, padding=kernel_size // 2, groups=groups, bias=False),
+        nn.Conv2d(
+            cin,
+            cout,
+            kernel_size,
+            stride,
+            padding=kernel_size // 2,
+            groups=groups,
+            bias=False,
+        ),
         nn.BatchNorm2d(cout),
     ]
 
@@ -66,7 +78,9 @@ class BasicBlock(nn.Module):
         conv3x3: ConvFactory = conv3x3_bn_relu,
     ) -> None:
         super().__init__()
-        self.residual = nn.Sequential(*conv3x3(cin, planes, stride, 1), *_conv_bn(planes, planes, 3))
+        self.residual = nn.Sequential(
+            *conv3x3(cin, planes, stride, 1), *_conv_bn(planes, planes, 3)
+        )
         self.attention = attention(planes) if attention else nn.Identity()
         self.shortcut = _shortcut(cin, planes, stride)
         self.relu = nn.ReLU(inplace=True)
@@ -98,7 +112,8 @@ class Bottleneck(nn.Module):
         width = planes * width_per_group // 64 * groups
         cout = planes * self.expansion
         self.residual = nn.Sequential(
-            *_conv_bn(cin, width, 1), nn.ReLU(inplace=True),
+            *_conv_bn(cin, width, 1),
+            nn.ReLU(inplace=True),
             *conv3x3(width, width, stride, groups),
             *_conv_bn(width, cout, 1),
         )
@@ -139,19 +154,35 @@ class ResNet(nn.Module):
         super().__init__()
         known = BLOCK_ATTENTIONS + STAGE_ATTENTIONS + CONV_ATTENTIONS
         if attention is not None and attention not in known:
-            raise ValueError(f"ResNet: attention must be None or one of {known}, got {attention!r}")
+            raise ValueError(
+                f"ResNet: attention must be None or one of {known}, got {attention!r}"
+            )
         if stem not in ("imagenet", "small"):
-            raise ValueError(f"ResNet: stem must be 'imagenet' or 'small', got {stem!r}")
+            raise ValueError(
+                f"ResNet: stem must be 'imagenet' or 'small', got {stem!r}"
+            )
         kwargs = attention_kwargs or {}
-        factory = (lambda c: create(attention, c, **kwargs)) if attention in BLOCK_ATTENTIONS else None
+        factory = (
+            (lambda c: create(attention, c, **kwargs))
+            if attention in BLOCK_ATTENTIONS
+            else None
+        )
         if attention in CONV_ATTENTIONS:
             block_kwargs["conv3x3"] = lambda cin, cout, stride, groups: [
-                create(attention, cin, out_channels=cout, stride=stride, **{"groups": groups, **kwargs})
+                create(
+                    attention,
+                    cin,
+                    out_channels=cout,
+                    stride=stride,
+                    **{"groups": groups, **kwargs},
+                )
             ]
         self.attention_name = attention
         if stem == "imagenet":
             self.stem = nn.Sequential(
-                *_conv_bn(3, width, 7, 2), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, padding=1)
+                *_conv_bn(3, width, 7, 2),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(3, 2, padding=1),
             )
         else:
             self.stem = nn.Sequential(*_conv_bn(3, width, 3), nn.ReLU(inplace=True))
@@ -160,21 +191,54 @@ class ResNet(nn.Module):
             planes, stride = width * 2**i, 1 if i == 0 else 2
             stage = []
             for j in range(blocks):
-                stage.append(block(cin, planes, stride if j == 0 else 1, attention=factory, **block_kwargs))
+                stage.append(
+                    block(
+                        cin,
+                        planes,
+                        stride if j == 0 else 1,
+                        attention=factory,
+                        **block_kwargs,
+                    )
+                )
                 cin = planes * block.expansion
             stages.append(nn.Sequential(*stage))
         self.stages = nn.ModuleList(stages)
         # BAM sits after stages 1-3, on the features passed to the next stage.
-        boundary_channels = [width * 2**i * block.expansion for i in range(len(layers) - 1)]
+        boundary_channels = [
+            width * 2**i * block.expansion for i in range(len(layers) - 1)
+        ]
         self.stage_attention = nn.ModuleList(
-            create(attention, c, **kwargs) if attention in STAGE_ATTENTIONS else nn.Identity()
+            (
+                create(attention, c, **kwargs)
+                if attention in STAGE_ATTENTIONS
+                else nn.Identity()
+            )
             for c in boundary_channels
         )
         self.head = nn.Linear(cin, num_classes)
         self._init_weights()
 
     def _init_weights(self) -> None:
+        """He et al.'s initialisation for the network's own convolutions; attention layers keep theirs.
+
+        Kaiming fan-out gives a C→1 convolution weights of standard deviation √2: sSE's and
+        BAM's gates would start saturated, most values below 0.05 or above 0.95, before any
+        training. So the layers that compute a gate keep the initialisation their module gives
+        them (PyTorch's default unless the paper says otherwise). SK's branches are the block's
+        3×3 convolutions, not a gate, and are initialised as such.
+        """
+        gate_layers = {
+            layer
+            for module in self.modules()
+            if isinstance(module, AttentionModule)
+            for layer in module.modules()
+        }
+        for module in self.modules():
+            if isinstance(module, SelectiveKernel):
+                gate_layers -= set(module.branches.modules())
         for m in self.modules():
+            if m in gate_layers:
+                continue
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
             elif isinstance(m, nn.BatchNorm2d):
@@ -213,4 +277,12 @@ def sknet50(num_classes: int = 1000, **kwargs) -> ResNet:
 
     27.5 M parameters at 1000 classes, as the SKNet paper reports.
     """
-    return ResNet(Bottleneck, (3, 4, 6, 3), num_classes, "sk", groups=32, width_per_group=4, **kwargs)
+    return ResNet(
+        Bottleneck,
+        (3, 4, 6, 3),
+        num_classes,
+        "sk",
+        groups=32,
+        width_per_group=4,
+        **kwargs,
+    )

@@ -20,8 +20,12 @@ PLACES = ("encoder", "decoder")
 
 def _double_conv(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-        nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
     )
 
 
@@ -53,14 +57,22 @@ class UNet(nn.Module):
     ) -> None:
         super().__init__()
         if depth < 1 or width < 1:
-            raise ValueError(f"UNet: depth and width must be positive, got depth={depth!r}, width={width!r}")
+            raise ValueError(
+                f"UNet: depth and width must be positive, got depth={depth!r}, width={width!r}"
+            )
         unknown = set(places) - set(PLACES)
         if unknown or not places:
-            raise ValueError(f"UNet: places must be a non-empty subset of {PLACES}, got {places!r}")
+            raise ValueError(
+                f"UNet: places must be a non-empty subset of {PLACES}, got {places!r}"
+            )
         kwargs = attention_kwargs or {}
 
         def gate(c: int, place: str) -> nn.Module:
-            return create(attention, c, **kwargs) if attention and place in places else nn.Identity()
+            return (
+                create(attention, c, **kwargs)
+                if attention and place in places
+                else nn.Identity()
+            )
 
         widths = [width * 2**i for i in range(depth + 1)]
         self.encoder = nn.ModuleList()
@@ -82,12 +94,16 @@ class UNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         skips = []
-        for i, (block, attention) in enumerate(zip(self.encoder, self.encoder_attention)):
+        for i, (block, attention) in enumerate(
+            zip(self.encoder, self.encoder_attention)
+        ):
             if i:
                 x = F.max_pool2d(x, 2)
             x = attention(block(x))
             skips.append(x)
-        for up, block, attention, skip in zip(self.up, self.decoder, self.decoder_attention, reversed(skips[:-1])):
+        for up, block, attention, skip in zip(
+            self.up, self.decoder, self.decoder_attention, reversed(skips[:-1])
+        ):
             x = up(x)
             if x.shape[-2:] != skip.shape[-2:]:
                 x = F.interpolate(x, size=skip.shape[-2:], mode="nearest")

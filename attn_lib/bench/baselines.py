@@ -1,0 +1,318 @@
+"""Straightforward implementations in the style of the notes the book grew from. NOT the library.
+
+Each holds a copy of the library module's parameters; :func:`check_baseline` asserts that it computes
+what the library computes before anything is timed.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from ..bam import BAM
+from ..cbam import CBAM, ChannelAttention
+from ..eca import ECA
+from ..registry import create
+from ..scse import SCSE
+from ..se import SqueezeExcitation
+from ..sk import SelectiveKernel
+from ..sse import SpatialSqueezeExcitation
+
+# Every registered module, plus CBAM's channel half on its own (it has a target of its own).
+CASES = ("se", "sse", "scse", "cbam", "cbam-channel", "bam", "sk", "eca")
+
+__all__ = ["CASES", "BASELINES", "baseline_module", "check_baseline", "library_module"]
+
+BASELINES = {
+    "se": "notes' cSEBlock: nn.AdaptiveAvgPool2d, 1×1 convs with bias and the paper's ReLU, nn.Sigmoid, r = 16",
+    "sse": "notes' sSEBlock: 1×1 conv C→1 with bias, nn.Sigmoid",
+    "scse": "notes' scSEblock: cSE(x) + sSE(x), two scaled copies summed, r = 16",
+    "cbam": "notes' CBAM: ChannelAttentionModule (AdaptiveAvg/MaxPool2d, the MLP called once per descriptor) "
+            "then SpatialAttentionModule (torch.max with indices, torch.mean, cat, 7×7 conv as the paper)",
+    "cbam-channel": "notes' ChannelAttentionModule: AdaptiveAvgPool2d and AdaptiveMaxPool2d, the MLP called twice",
+    "bam": "authors'-code style: F.avg_pool2d + Linear/BatchNorm1d MLP, spatial conv stack, both expand_as(x), "
+           "1 + sigmoid(sum), then att * x (paper's sum, r = 16, d = 4)",
+    "sk": "notes' SKConv: per-branch loop with unsqueeze + torch.cat, torch.sum, Linear fc per branch, "
+          "cat, softmax, (feas * a).sum(1); paper's grouped dilated 3×3 branches, fc with BN and ReLU",
+    "eca": "authors' code: nn.AdaptiveAvgPool2d, squeeze/transpose, Conv1d, transpose/unsqueeze, expand_as",
+}
+
+
+
+
+def _copy(dst: nn.Module, src: nn.Module, weight: Callable[[Tensor], Tensor] = lambda w: w) -> None:
+    """Copy a layer's weight (through ``weight``), bias and batch-norm state from ``src``."""
+    with torch.no_grad():
+        dst.weight.copy_(weight(src.weight).reshape(dst.weight.shape))
+        if getattr(src, "bias", None) is not None:
+            dst.bias.copy_(src.bias)
+        if isinstance(src, nn.modules.batchnorm._BatchNorm):
+            dst.running_mean.copy_(src.running_mean)
+            dst.running_var.copy_(src.running_var)
+
+
+class _BaselineSE(nn.Module):
+    """BASELINE (notes' cSEBlock, with the paper's ReLU and biases)."""
+
+    def __init__(self, lib: SqueezeExcitation) -> None:
+        super().__init__()
+        c, h = lib.fc1.in_channels, lib.fc1.out_channels
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.squeeze = nn.Conv2d(c, h, kernel_size=1)
+        self.relu = nn.ReLU()
+        self.expand = nn.Conv2d(h, c, kernel_size=1)
+        self.sigmoid = nn.Sigmoid()
+        _copy(self.squeeze, lib.fc1)
+        _copy(self.expand, lib.fc2)
+
+    def forward(self, inputs: Tensor) -> Tensor:
+        x = self.avgpool(inputs)
+        x = self.sigmoid(self.expand(self.relu(self.squeeze(x))))
+        return x * inputs
+
+
+class _BaselineSSE(nn.Module):
+    """BASELINE (notes' sSEBlock, with the bias the library's W_sq has)."""
+
+    def __init__(self, lib: SpatialSqueezeExcitation) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(lib.squeeze.in_channels, 1, kernel_size=1)
+        self.sigmoid = nn.Sigmoid()
+        _copy(self.conv, lib.squeeze)
+
+    def forward(self, inputs: Tensor) -> Tensor:
+        x = self.sigmoid(self.conv(inputs))
+        return x * inputs
+
+
+class _BaselineSCSE(nn.Module):
+    """BASELINE (notes' scSEblock: the two recalibrated copies, summed)."""
+
+    def __init__(self, lib: SCSE) -> None:
+        super().__init__()
+        self.cSE = _BaselineSE(lib.channel_gate)
+        self.sSE = _BaselineSSE(lib.spatial_gate)
+
+    def forward(self, inputs: Tensor) -> Tensor:
+        x1 = self.cSE(inputs)
+        x2 = self.sSE(inputs)
+        return x1 + x2
+
+
+class _BaselineChannelAttention(nn.Module):
+    """BASELINE (notes' ChannelAttentionModule, with the MLP's biases as the library has them)."""
+
+    def __init__(self, lib: ChannelAttention) -> None:
+        super().__init__()
+        c, h = lib.fc1.in_channels, lib.fc1.out_channels
+        self.global_maxpool = nn.AdaptiveMaxPool2d(1)
+        self.global_avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Sequential(nn.Conv2d(c, h, kernel_size=1), nn.ReLU(), nn.Conv2d(h, c, kernel_size=1))
+        self.sigmoid = nn.Sigmoid()
+        _copy(self.fc[0], lib.fc1)
+        _copy(self.fc[2], lib.fc2)
+
+    def forward(self, inputs: Tensor) -> Tensor:
+        x1 = self.global_maxpool(inputs)
+        x2 = self.global_avgpool(inputs)
+        x1 = self.fc(x1)
+        x2 = self.fc(x2)
+        x = self.sigmoid(x1 + x2)
+        return x * inputs
+
+
+class _BaselineSpatialAttention(nn.Module):
+    """BASELINE (notes' SpatialAttentionModule with the paper's 7×7 kernel; [max, mean] order)."""
+
+    def __init__(self, lib) -> None:
+        super().__init__()
+        k = lib.kernel_size
+        self.conv = nn.Conv2d(2, 1, kernel_size=k, stride=1, padding=k // 2, bias=False)
+        self.sigmoid = nn.Sigmoid()
+        _copy(self.conv, lib.conv, weight=lambda w: w[:, [1, 0]])  # the library stacks [mean, max]
+
+    def forward(self, inputs: Tensor) -> Tensor:
+        x1, _ = torch.max(inputs, dim=1, keepdim=True)
+        x2 = torch.mean(inputs, dim=1, keepdim=True)
+        x = torch.cat([x1, x2], dim=1)
+        x = self.conv(x)
+        x = self.sigmoid(x)
+        return x * inputs
+
+
+class _BaselineCBAM(nn.Module):
+    """BASELINE (notes' CBAM: channel module, then spatial module)."""
+
+    def __init__(self, lib: CBAM) -> None:
+        super().__init__()
+        self.cam = _BaselineChannelAttention(lib.channel_attention)
+        self.sam = _BaselineSpatialAttention(lib.spatial_attention)
+
+    def forward(self, inputs: Tensor) -> Tensor:
+        x = self.cam(inputs)
+        x = self.sam(x)
+        return x
+
+
+class _BaselineBAM(nn.Module):
+    """BASELINE (BAM in the style of its authors' code, with the paper's sum of the branches)."""
+
+    def __init__(self, lib: BAM) -> None:
+        super().__init__()
+        cb, sb = lib.channel_branch, lib.spatial_branch
+        c, h = cb[0].in_channels, cb[0].out_channels
+        self.gate_c = nn.Sequential(
+            nn.Flatten(), nn.Linear(c, h, bias=False), nn.BatchNorm1d(h), nn.ReLU(),
+            nn.Linear(h, c), nn.BatchNorm1d(c),
+        )
+        for i, j in ((1, 0), (2, 1), (4, 3), (5, 4)):
+            _copy(self.gate_c[i], cb[j])
+        d = lib.dilation
+        self.gate_s = nn.Sequential(
+            nn.Conv2d(c, h, 1, bias=False), nn.BatchNorm2d(h), nn.ReLU(),
+            nn.Conv2d(h, h, 3, padding=d, dilation=d, bias=False), nn.BatchNorm2d(h), nn.ReLU(),
+            nn.Conv2d(h, h, 3, padding=d, dilation=d, bias=False), nn.BatchNorm2d(h), nn.ReLU(),
+            nn.Conv2d(h, 1, 1), nn.BatchNorm2d(1),
+        )
+        for i in (0, 1, 3, 4, 6, 7, 9, 10):
+            _copy(self.gate_s[i], sb[i])
+
+    def forward(self, in_tensor: Tensor) -> Tensor:
+        # The authors' code pools with kernel in_tensor.size(2), which fails on maps that are not
+        # square; (H, W) is what it means.
+        size = in_tensor.shape[2:]
+        avg_pool = F.avg_pool2d(in_tensor, size, stride=size)
+        channel_att = self.gate_c(avg_pool).unsqueeze(2).unsqueeze(3).expand_as(in_tensor)
+        spatial_att = self.gate_s(in_tensor).expand_as(in_tensor)
+        att = 1 + torch.sigmoid(channel_att + spatial_att)
+        return att * in_tensor
+
+
+class _BaselineSK(nn.Module):
+    """BASELINE (notes' SKConv, with the paper's grouped dilated branches and BN + ReLU in fc)."""
+
+    def __init__(self, lib: SelectiveKernel) -> None:
+        super().__init__()
+        first = lib.branches[0][0]
+        feature, groups, m = first.in_channels, first.groups, lib.num_branches
+        d = lib.squeeze[0].out_channels
+        self.M = m
+        self.convs = nn.ModuleList([])
+        for i in range(m):
+            self.convs.append(nn.Sequential(
+                nn.Conv2d(feature, feature, 3, padding=1 + i, dilation=1 + i, groups=groups, bias=False),
+                nn.BatchNorm2d(feature),
+                nn.ReLU(inplace=False)))
+            _copy(self.convs[i][0], lib.branches[i][0])
+            _copy(self.convs[i][1], lib.branches[i][1])
+        self.fc = nn.Sequential(nn.Linear(feature, d, bias=False), nn.BatchNorm1d(d), nn.ReLU(inplace=False))
+        _copy(self.fc[0], lib.squeeze[0])
+        _copy(self.fc[1], lib.squeeze[1])
+        self.fcs = nn.ModuleList([])
+        for i in range(m):
+            self.fcs.append(nn.Linear(d, feature, bias=False))
+            _copy(self.fcs[i], lib.select, weight=lambda w, i=i: w[i * feature:(i + 1) * feature])
+        self.softmax = nn.Softmax(dim=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        for i, conv in enumerate(self.convs):
+            # The notes call unsqueeze_ (in place) here, on the ReLU's output, which ReLU's backward
+            # needs unchanged: their SKConv cannot be trained ("modified by an inplace operation").
+            # The out-of-place view costs the same.
+            fea = conv(x).unsqueeze(1)  # bs 1 c w h
+            if i == 0:
+                feas = fea
+            else:
+                feas = torch.cat([feas, fea], dim=1)  # bs +1 c w h
+        fea_u = torch.sum(feas, dim=1)
+        fea_s = fea_u.mean(-1).mean(-1)
+        fea_z = self.fc(fea_s)
+        for i, fc in enumerate(self.fcs):
+            vector = fc(fea_z).unsqueeze_(dim=1)
+            if i == 0:
+                attention_vectors = vector
+            else:
+                attention_vectors = torch.cat([attention_vectors, vector], dim=1)
+        attention_vectors = self.softmax(attention_vectors)
+        attention_vectors = attention_vectors.unsqueeze(-1).unsqueeze(-1)
+        return (feas * attention_vectors).sum(dim=1)
+
+
+class _BaselineECA(nn.Module):
+    """BASELINE (ECA in the style of its authors' code)."""
+
+    def __init__(self, lib: ECA) -> None:
+        super().__init__()
+        k = lib.kernel_size
+        self.avg_pool = nn.AdaptiveAvgPool2d(1)
+        self.conv = nn.Conv1d(1, 1, kernel_size=k, padding=(k - 1) // 2, bias=False)
+        self.sigmoid = nn.Sigmoid()
+        _copy(self.conv, lib.conv)
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.avg_pool(x)
+        y = self.conv(y.squeeze(-1).transpose(-1, -2)).transpose(-1, -2).unsqueeze(-1)
+        y = self.sigmoid(y)
+        return x * y.expand_as(x)
+
+
+_BASELINE_CLASSES = {
+    "se": _BaselineSE, "sse": _BaselineSSE, "scse": _BaselineSCSE, "cbam": _BaselineCBAM,
+    "cbam-channel": _BaselineChannelAttention, "bam": _BaselineBAM, "sk": _BaselineSK, "eca": _BaselineECA,
+}
+
+
+def library_module(case: str, channels: int, seed: int = 0) -> nn.Module:
+    """The library's module for ``case`` with the paper's defaults, every parameter and batch-norm
+    statistic randomised (so that a baseline wired to the wrong weights cannot pass the check)."""
+    torch.manual_seed(seed)
+    module = ChannelAttention(channels) if case == "cbam-channel" else create(case, channels)
+    with torch.no_grad():
+        for name, t in module.state_dict().items():
+            if not t.is_floating_point():
+                continue
+            if name.endswith("running_var"):
+                t.uniform_(0.5, 1.5)
+            elif name.endswith("weight") and t.dim() == 1:  # batch-norm scale
+                t.uniform_(0.5, 1.5)
+            else:
+                t.normal_(0, 1 / math.sqrt(max(t[0].numel(), 1)) if t.dim() > 1 else 0.1)
+    return module
+
+
+def baseline_module(case: str, library: nn.Module) -> nn.Module:
+    """The straightforward implementation of ``case``, holding a copy of ``library``'s parameters."""
+    return _BASELINE_CLASSES[case](library)
+
+
+def check_baseline(case: str, library: nn.Module, baseline: nn.Module, x: Tensor) -> None:
+    """Assert that ``baseline`` computes what ``library`` computes, or raise AssertionError naming
+    the case. In float64 (copies of both modules), so that the tolerance can be tight: the output in
+    eval mode, the output and the input gradient in train mode, on a crop of ``x``. In float32,
+    the eval output on all of ``x``."""
+    with torch.no_grad():
+        torch.testing.assert_close(
+            baseline.eval()(x), library.eval()(x), rtol=1e-4, atol=1e-5,
+            msg=lambda m: f"{case}: baseline differs from the library (float32, eval): {m}")
+    lib64, base64 = copy.deepcopy(library).double(), copy.deepcopy(baseline).double()
+    # Three samples and at most 12 × 11 pixels (not square on purpose): enough to tell any wiring
+    # apart, and cheap at the largest shapes.
+    x64 = x.detach()[:3, :, :12, :11].double()
+    with torch.no_grad():
+        torch.testing.assert_close(
+            base64.eval()(x64), lib64.eval()(x64), rtol=1e-9, atol=1e-12,
+            msg=lambda m: f"{case}: baseline differs from the library (float64, eval): {m}")
+    grad_out = torch.randn_like(x64)  # SK here keeps the shape (stride 1, C' = C)
+    results = []
+    for module in (lib64.train(), base64.train()):
+        xg = x64.clone().requires_grad_()
+        y = module(xg)
+        results.append((y.detach(), torch.autograd.grad(y, xg, grad_out)[0]))
+    for i, what in enumerate(("output (float64, train)", "input gradient (float64, train)")):
+        torch.testing.assert_close(results[1][i], results[0][i], rtol=1e-9, atol=1e-12,
+                                   msg=lambda m, what=what: f"{case}: baseline's {what} differs: {m}")

@@ -1,0 +1,96 @@
+"""Floors: the passes over x (and, backward, over the output gradient) a module cannot avoid."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+__all__ = ["FLOORS", "BACKWARD_FLOOR", "floor_call"]
+
+FLOORS = {
+    "se": "channel gate: x.mean((2,3)) and x * g (g precomputed, N×C×1×1)",
+    "eca": "channel gate: x.mean((2,3)) and x * g (g precomputed, N×C×1×1)",
+    "cbam-channel": "channel gate: x.mean((2,3)) and x * g (one pooling pass, although CBAM needs mean and max)",
+    "sse": "spatial gate: x.mean(1) (the read a C→1 reduction per pixel makes) and x * q (q precomputed, N×1×H×W)",
+    "scse": "x.mean((2,3)), x.mean(1) and one scaling pass x * g (x·(s+q) needs one read and one write of x)",
+    "cbam": "channel floor then spatial floor: x.mean((2,3)), x * g, x.mean(1), x * q",
+    "bam": "x.mean((2,3)), the spatial branch's first 1×1 convolution C→C/r (the one layer that reads x "
+           "at full width) and one scaling pass x * g (x·(1+M) in one pass)",
+    "sk": "its M branch convolutions (grouped 3×3 conv, batch norm, ReLU): selecting between them is the overhead",
+}
+BACKWARD_FLOOR = (
+    "forward floor, plus for each gate the reduction of (grad_out · x) to the gate's shape "
+    "(torch.einsum, no temporary) and one pass grad_out * g for the input gradient; BAM adds its "
+    "1×1 convolution's backward; SK is the forward and backward of its branches"
+)
+
+
+
+def floor_call(case: str, module: nn.Module, x: Tensor, grad_out: Tensor, backward: bool) -> Callable[[], object]:
+    n, c, h, w = x.shape
+    g = torch.rand(n, c, 1, 1, device=x.device)
+    q = torch.rand(n, 1, h, w, device=x.device)
+
+    def channel_fwd():
+        return x.mean((2, 3)), x * g
+
+    def channel_bwd():
+        return torch.einsum("nchw,nchw->nc", grad_out, x), grad_out * g
+
+    def spatial_fwd():
+        return x.mean(1), x * q
+
+    def spatial_bwd():
+        return torch.einsum("nchw,nchw->nhw", grad_out, x), grad_out * q
+
+    if case in ("se", "eca", "cbam-channel"):
+        fwd, bwd = channel_fwd, channel_bwd
+    elif case == "sse":
+        fwd, bwd = spatial_fwd, spatial_bwd
+    elif case == "scse":
+        def fwd():
+            return x.mean((2, 3)), x.mean(1), x * g
+
+        def bwd():
+            return (torch.einsum("nchw,nchw->nc", grad_out, x), torch.einsum("nchw,nchw->nhw", grad_out, x),
+                    grad_out * g)
+    elif case == "cbam":
+        def fwd():
+            return channel_fwd(), spatial_fwd()
+
+        def bwd():
+            return channel_bwd(), spatial_bwd()
+    elif case == "bam":
+        w0 = module.spatial_branch[0].weight.detach()
+        grad_h = torch.randn(n, w0.shape[0], h, w, device=x.device)
+
+        def fwd():
+            return x.mean((2, 3)), F.conv2d(x, w0), x * g
+
+        def bwd():
+            conv_grads = torch.ops.aten.convolution_backward(
+                grad_h, x, w0, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1, [True, True, False])
+            return (conv_grads, torch.einsum("nchw,nchw->nc", grad_out, x),
+                    torch.einsum("nchw,nchw->nhw", grad_out, x), grad_out * g)
+    elif case == "sk":
+        branches = list(module.branches)
+        if not backward:
+            return lambda: [b(x) for b in branches]
+        xg = x.detach().clone().requires_grad_()
+        inputs = [xg, *(p for b in branches for p in b.parameters())]
+
+        def sk_fwd_bwd():
+            feats = [b(xg) for b in branches]
+            return torch.autograd.grad(feats, inputs, [grad_out] * len(feats))
+        return sk_fwd_bwd
+    else:
+        raise ValueError(f"no floor defined for {case!r}")
+    if not backward:
+        return fwd
+
+    def fwd_bwd():
+        return fwd(), bwd()
+    return fwd_bwd

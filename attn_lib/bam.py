@@ -1,16 +1,19 @@
-"""Bottleneck Attention Module (BAM): channel and spatial branches in parallel, one 3-D gate.
+"""Bottleneck Attention Module (BAM): channel and spatial branches in parallel, one 3-D
+gate.
 
 Park, Woo, Lee, Kweon. "BAM: Bottleneck Attention Module". BMVC 2018.
 https://arxiv.org/abs/1807.06514
 
-    M_c(F) = BN(MLP(AvgPool(F)))                               (N, C, 1, 1)
-    M_s(F) = BN(f_3^{1×1}(f_2^{3×3}(f_1^{3×3}(f_0^{1×1}(F)))))    (N, 1, H, W), f_1, f_2 dilated by d
-    M(F)   = σ(M_c(F) + M_s(F))                                 broadcast to (N, C, H, W)
+    M_c(F) = BN(MLP(AvgPool(F)))                                (N, C, 1, 1)
+    M_s(F) = BN(f_3^{1×1}(f_2^{3×3}(f_1^{3×3}(f_0^{1×1}(F)))))  (N, 1, H, W),
+                                                                f_1, f_2 dilated by d
+    M(F)   = σ(M_c(F) + M_s(F))                                 broadcast to
+                                                                (N, C, H, W)
     F'     = F + F ⊗ M(F)
 
-r = 16 and dilation d = 4. The branches are summed before the sigmoid, as the paper's equations
-and its ablation (sum beats max and product) have it; the authors' released code multiplies
-them instead. Each hidden layer is followed by batch norm and ReLU.
+r = 16 and dilation d = 4. The branches are summed before the sigmoid, as the paper's
+equations and its ablation (sum beats max and product) have it; the authors' released
+code multiplies them instead. Each hidden layer is followed by batch norm and ReLU.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ def _conv_bn_relu(
 
 
 class BAM(AttentionModule):
-    """A residual 3-D attention gate, placed at the bottlenecks between a network's stages.
+    """A residual 3-D attention gate, placed at the bottlenecks between a network's
+    stages.
 
     Args:
         channels: C, the number of input (and output) channels.

@@ -6,9 +6,10 @@ https://arxiv.org/abs/1807.06521
     M_c(F) = σ(MLP(AvgPool(F)) + MLP(MaxPool(F)))          F'  = M_c(F) ⊙ F
     M_s(F') = σ(f^{7×7}([mean_c(F'); max_c(F')]))            F'' = M_s(F') ⊙ F'
 
-The MLP (C → C/r → C, ReLU between, with bias) is shared by both pooled descriptors; r = 16.
-The spatial gate pools *across channels* at each pixel (not over the image) and convolves the
-two resulting maps with one 7×7 kernel, so each pixel's gate sees a 7×7 neighbourhood.
+The MLP (C → C/r → C, ReLU between, with bias) is shared by both pooled descriptors;
+r = 16. The spatial gate pools *across channels* at each pixel (not over the image) and
+convolves the two resulting maps with one 7×7 kernel, so each pixel's gate sees a 7×7
+neighbourhood.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from ._base import AttentionModule, hidden_width
 
 __all__ = ["CBAM", "ChannelAttention", "SpatialAttention"]
 
-# Max pooling, written two ways. ``amax`` is a plain reduction: in inference it is 5-10×
-# faster than the pooling operations that also record where each maximum is (adaptive_max_pool2d,
-# torch.max with a dim). But its backward compares every element with the maximum, casts, counts
-# ties and divides: five passes over x, against one scatter into the recorded index. So when
-# autograd records, the index-keeping operation is used; it makes CBAM's forward+backward about
-# 25 % faster (attn_lib.bench). The values are identical; only the gradient at an exact tie
-# differs (amax splits it between the tied elements, pooling gives it to one of them).
+# Max pooling, written two ways. ``amax`` is a plain reduction: in inference it is
+# 5-10× faster than the pooling operations that also record where each maximum is
+# (adaptive_max_pool2d, torch.max with a dim). But its backward compares every element
+# with the maximum, casts, counts ties and divides: five passes over x, against one
+# scatter into the recorded index. So when autograd records, the index-keeping operation
+# is used; it makes CBAM's forward+backward about 25 % faster (attn_lib.bench). The
+# values are identical; only the gradient at an exact tie differs (amax splits it
+# between the tied elements, pooling gives it to one of them).
 
 
 class ChannelAttention(AttentionModule):
@@ -53,14 +55,16 @@ class ChannelAttention(AttentionModule):
     def gate(self, x: Tensor) -> Tensor:
         """M_c, with gradients: x (N, C, H, W) -> (N, C, 1, 1)."""
         n = x.shape[0]
-        # The same maximum two ways (see "Max pooling, written two ways" above): amax when nothing
-        # will be differentiated, max pooling, which remembers where each maximum was, otherwise.
+        # The same maximum two ways (see "Max pooling, written two ways" above): amax
+        # when nothing will be differentiated, max pooling, which remembers where each
+        # maximum was, otherwise.
         peak = (
             F.adaptive_max_pool2d(x, 1)
             if torch.is_grad_enabled()
             else x.amax((2, 3), keepdim=True)
         )
-        # One MLP call on both descriptors, stacked along the batch: the weights are shared.
+        # One MLP call on both descriptors, stacked along the batch: the weights are
+        # shared.
         pooled = torch.cat([x.mean((2, 3), keepdim=True), peak])
         mlp = self.fc2(self.relu(self.fc1(pooled)))
         return (mlp[:n] + mlp[n:]).sigmoid()
@@ -89,7 +93,8 @@ class SpatialAttention(AttentionModule):
         super().__init__(channels)
         if not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
             raise ValueError(
-                f"SpatialAttention: kernel_size must be a positive odd int, got {kernel_size!r}"
+                "SpatialAttention: kernel_size must be a positive odd int, "
+                f"got {kernel_size!r}"
             )
         self.kernel_size = kernel_size
         # The paper's f^{7×7} has no bias term.
@@ -114,18 +119,21 @@ class SpatialAttention(AttentionModule):
 
 
 class CBAM(AttentionModule):
-    """Channel attention followed by spatial attention, in sequence (the paper's best order).
+    """Channel attention followed by spatial attention, in sequence (the paper's best
+    order).
 
     Args:
         channels: C, the number of input (and output) channels.
         reduction: r of the channel MLP. Paper: 16.
         kernel_size: k of the spatial convolution. Paper: 7.
-        channel_gate, spatial_gate: keep each half; switch one off to use the other alone.
+        channel_gate, spatial_gate: keep each half; switch one off to use the other
+            alone.
 
     Shapes:
         forward: x (N, C, H, W) -> (N, C, H, W)
-        attention: {"channel": (N, C, 1, 1), "spatial": (N, 1, H, W)} (the halves in use); the
-            spatial map is computed on the channel-refined features F', as in forward.
+        attention: {"channel": (N, C, 1, 1), "spatial": (N, 1, H, W)} (the halves in
+            use); the spatial map is computed on the channel-refined features F', as in
+            forward.
     """
 
     def __init__(

@@ -1,4 +1,6 @@
-"""One name per mechanism: build any attention module with ``create(name, channels, **kw)``."""
+"""One name per mechanism: build any attention module with
+``create(name, channels, **kw)``.
+"""
 
 from __future__ import annotations
 
@@ -29,8 +31,9 @@ class Mechanism:
     year: int
     citation_key: str  # key in the book's references.bib
     url: str
-    # Where the paper puts it in a ResNet: "block" (on the residual branch, before the addition),
-    # "stage" (once at each boundary between stages) or "conv" (it replaces the 3×3 convolution).
+    # Where the paper puts it in a ResNet: "block" (on the residual branch, before the
+    # addition), "stage" (once at each boundary between stages) or "conv" (it replaces
+    # the 3×3 convolution).
     placement: str = "block"
 
 
@@ -50,7 +53,8 @@ MECHANISMS: dict[str, Mechanism] = {
         Mechanism(
             "sse",
             SpatialSqueezeExcitation,
-            "Concurrent Spatial and Channel 'Squeeze & Excitation' in Fully Convolutional Networks",
+            "Concurrent Spatial and Channel 'Squeeze & Excitation' in Fully "
+            "Convolutional Networks",
             "Roy, Navab, Wachinger",
             "MICCAI",
             2018,
@@ -60,7 +64,8 @@ MECHANISMS: dict[str, Mechanism] = {
         Mechanism(
             "scse",
             SCSE,
-            "Concurrent Spatial and Channel 'Squeeze & Excitation' in Fully Convolutional Networks",
+            "Concurrent Spatial and Channel 'Squeeze & Excitation' in Fully "
+            "Convolutional Networks",
             "Roy, Navab, Wachinger",
             "MICCAI",
             2018,
@@ -102,7 +107,8 @@ MECHANISMS: dict[str, Mechanism] = {
         Mechanism(
             "eca",
             ECA,
-            "ECA-Net: Efficient Channel Attention for Deep Convolutional Neural Networks",
+            "ECA-Net: Efficient Channel Attention for Deep Convolutional "
+            "Neural Networks",
             "Wang, Wu, Zhu, Li, Zuo, Hu",
             "CVPR",
             2020,
@@ -119,7 +125,8 @@ def mechanisms() -> list[Mechanism]:
 
 
 def create(name: str, channels: int, **kwargs) -> AttentionModule:
-    """Build the attention module registered as ``name`` for ``channels`` input channels.
+    """Build the attention module registered as ``name`` for ``channels`` input
+    channels.
 
     >>> create("se", 64, reduction=8)
     SqueezeExcitation(...)
@@ -136,6 +143,7 @@ def create(name: str, channels: int, **kwargs) -> AttentionModule:
     unknown = [k for k in kwargs if k not in accepted]
     if unknown:
         raise TypeError(
-            f"{key} ({module.__name__}) got unexpected keyword(s) {unknown}; it accepts {accepted}"
+            f"{key} ({module.__name__}) got unexpected keyword(s) {unknown}; "
+            f"it accepts {accepted}"
         )
     return module(channels, **kwargs)

@@ -1,16 +1,19 @@
-"""Concurrent spatial and channel SE (scSE): an SE gate and an sSE gate on the same input.
+"""Concurrent spatial and channel SE (scSE): an SE gate and an sSE gate on the same
+input.
 
 Roy, Navab, Wachinger. "Concurrent Spatial and Channel 'Squeeze & Excitation' in Fully
 Convolutional Networks". MICCAI 2018. https://arxiv.org/abs/1803.02579
-Roy, Navab, Wachinger. "Recalibrating Fully Convolutional Networks With Spatial and Channel
-'Squeeze and Excitation' Blocks". IEEE TMI 38(2), 2019. https://arxiv.org/abs/1808.08127
+Roy, Navab, Wachinger. "Recalibrating Fully Convolutional Networks With Spatial and
+Channel 'Squeeze and Excitation' Blocks". IEEE TMI 38(2), 2019.
+https://arxiv.org/abs/1808.08127
 
-    x̂_cSE = s ⊙ x,   x̂_sSE = q ⊙ x,   out = x̂_cSE + x̂_sSE   ("add", MICCAI paper)
-                                         out = max(x̂_cSE, x̂_sSE) ("max", TMI paper, authors' code)
-                                         out = x̂_cSE ⊙ x̂_sSE     ("mul")
+    x̂_cSE = s ⊙ x,   x̂_sSE = q ⊙ x,
+    out = x̂_cSE + x̂_sSE       ("add", MICCAI paper)
+    out = max(x̂_cSE, x̂_sSE)   ("max", TMI paper, authors' code)
+    out = x̂_cSE ⊙ x̂_sSE       ("mul")
 
-With "add" the output is x · (s_c + q_ij): the effective gate is a per-channel term plus a
-per-pixel term.
+With "add" the output is x · (s_c + q_ij): the effective gate is a per-channel term
+plus a per-pixel term.
 """
 
 from __future__ import annotations

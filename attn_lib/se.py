@@ -1,11 +1,13 @@
 """Squeeze-and-Excitation (SE), the channel gate that the scSE papers call cSE.
 
-Hu, Shen, Sun. "Squeeze-and-Excitation Networks". CVPR 2018. https://arxiv.org/abs/1709.01507
+Hu, Shen, Sun. "Squeeze-and-Excitation Networks". CVPR 2018.
+https://arxiv.org/abs/1709.01507
 
     s = σ(W2 δ(W1 z)),   z_c = mean over (h, w) of x_c,   out_c = s_c · x_c
 
-W1: C → C/r and W2: C/r → C are fully connected layers with bias (1×1 convolutions here, since
-z is already N×C×1×1); δ is ReLU, σ the logistic sigmoid; the paper's default is r = 16.
+W1: C → C/r and W2: C/r → C are fully connected layers with bias (1×1 convolutions
+here, since z is already N×C×1×1); δ is ReLU, σ the logistic sigmoid; the paper's
+default is r = 16.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ __all__ = ["SqueezeExcitation"]
 
 
 class SqueezeExcitation(AttentionModule):
-    """Channel attention by squeeze (global average pool) and excitation (bottleneck MLP).
+    """Channel attention by squeeze (global average pool) and excitation (bottleneck
+    MLP).
 
     Args:
         channels: C, the number of input (and output) channels.
-        reduction: r, the bottleneck ratio; the hidden width is ``max(C // r, 1)``. Paper: 16.
+        reduction: r, the bottleneck ratio; the hidden width is ``max(C // r, 1)``.
+            Paper: 16.
 
     Shapes:
         forward: x (N, C, H, W) -> (N, C, H, W)
@@ -35,7 +39,8 @@ class SqueezeExcitation(AttentionModule):
         self.reduction = reduction
         self.fc1 = nn.Conv2d(channels, hidden, kernel_size=1)  # W1, with bias
         self.relu = nn.ReLU(inplace=True)
-        # Without this non-linearity W2·W1 would collapse to a single linear map of rank C/r.
+        # Without this non-linearity W2·W1 would collapse to a single linear map of
+        # rank C/r.
         self.fc2 = nn.Conv2d(hidden, channels, kernel_size=1)  # W2, with bias
 
     def gate(self, x: Tensor) -> Tensor:
@@ -45,6 +50,7 @@ class SqueezeExcitation(AttentionModule):
 
     def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         s = self.gate(x)
-        # s · x rather than x · s: the same product, but autograd then computes the gate's gradient
-        # (a reduction) before the input's, and reuses its memory (a few % faster backward).
+        # s · x rather than x · s: the same product, but autograd then computes the
+        # gate's gradient (a reduction) before the input's, and reuses its memory
+        # (a few % faster backward).
         return s * x, {"channel": s}

@@ -5,8 +5,9 @@ Convolutional Networks". MICCAI 2018. https://arxiv.org/abs/1803.02579
 
     q = σ(W_sq ⋆ x),   out_{:, i, j} = q_{i, j} · x_{:, i, j}
 
-W_sq is a 1×1 convolution C → 1; q is one value in (0, 1) per pixel, shared by all channels.
-The convolution has a bias, as in the authors' code (the paper's equation leaves it out).
+W_sq is a 1×1 convolution C → 1; q is one value in (0, 1) per pixel, shared by all
+channels. The convolution has a bias, as in the authors' code (the paper's equation
+leaves it out).
 """
 
 from __future__ import annotations

@@ -1,23 +1,26 @@
-"""Attention added to a ResNet you already have: torchvision's, timm's or this library's.
+"""Attention added to a ResNet you already have: torchvision's, timm's or this
+library's.
 
-    model = torchvision.models.resnet50(weights=...)     # any weights, loaded first
-    attn_lib.add_attention(model, "cbam")                # 25.56 M -> 28.09 M parameters
-    attn_lib.attention_modules(model)                    # the 16 CBAMs, in forward order
+    model = torchvision.models.resnet50(weights=...)   # any weights, loaded first
+    attn_lib.add_attention(model, "cbam")              # 25.56 M -> 28.09 M parameters
+    attn_lib.attention_modules(model)                  # the 16 CBAMs, in forward order
 
 Each mechanism goes where its paper puts it (``Mechanism.placement`` in the registry):
 
-- "block" (SE, sSE, scSE, CBAM, ECA): in every residual block, on the residual branch after its
-  last batch norm and before the addition. In torchvision's blocks the last batch norm
-  (``bn2`` of a BasicBlock, ``bn3`` of a Bottleneck) becomes ``NormThenAttention(bn, gate)``,
-  so that norm's state-dict keys gain a ``.0``; timm's blocks have a slot for it, ``se``,
-  which their forward already calls at that point.
-- "stage" (BAM): once after each of ``layer1``, ``layer2`` and ``layer3``, appended to the stage.
+- "block" (SE, sSE, scSE, CBAM, ECA): in every residual block, on the residual branch
+  after its last batch norm and before the addition. In torchvision's blocks the last
+  batch norm (``bn2`` of a BasicBlock, ``bn3`` of a Bottleneck) becomes
+  ``NormThenAttention(bn, gate)``, so that norm's state-dict keys gain a ``.0``; timm's
+  blocks have a slot for it, ``se``, which their forward already calls at that point.
+- "stage" (BAM): once after each of ``layer1``, ``layer2`` and ``layer3``, appended to
+  the stage.
 - "conv" (SK): not added. SK *replaces* a block's 3×3 convolution with new, untrained
-  branches, so there is nothing of the existing network to keep; build ``models.sknet50()``.
+  branches, so there is nothing of the existing network to keep; build
+  ``models.sknet50()``.
 
-The model is changed in place and returned. The new modules are freshly initialised and in
-training mode; the rest of the network keeps its weights, so load pretrained weights *before*
-adding attention, then fine-tune.
+The model is changed in place and returned. The new modules are freshly initialised
+and in training mode; the rest of the network keeps its weights, so load pretrained
+weights *before* adding attention, then fine-tune.
 """
 
 from __future__ import annotations
@@ -29,14 +32,17 @@ from ..registry import MECHANISMS, create
 
 __all__ = ["NormThenAttention", "add_attention"]
 
-# Attribute names that make a block a ResNet BasicBlock or Bottleneck, in torchvision and timm.
+# Attribute names that make a block a ResNet BasicBlock or Bottleneck, in torchvision
+# and timm.
 _BASIC = ("conv1", "bn1", "conv2", "bn2")
 _BOTTLENECK = (*_BASIC, "conv3", "bn3")
 _STAGES = ("layer1", "layer2", "layer3")
 
 
 class NormThenAttention(nn.Sequential):
-    """A block's last batch norm followed by an attention module: (N, C, H, W) -> (N, C, H, W)."""
+    """A block's last batch norm followed by an attention module:
+    (N, C, H, W) -> (N, C, H, W).
+    """
 
     def __init__(self, norm: nn.Module, attention: nn.Module) -> None:
         super().__init__(norm, attention)
@@ -58,7 +64,9 @@ def _is_timm(block: nn.Module) -> bool:
 
 
 def _residual_blocks(model: nn.Module) -> list[tuple[str, nn.Module, str]]:
-    """(name, block, name of its last norm) of every torchvision or timm residual block."""
+    """(name, block, name of its last norm) of every torchvision or timm residual
+    block.
+    """
     return [
         (name, module, norm)
         for name, module in model.named_modules()
@@ -71,7 +79,8 @@ def _channels(norm: nn.Module, where: str) -> int:
         norm = norm[0]
     if not isinstance(norm, nn.modules.batchnorm._NormBase):
         raise ValueError(
-            f"add_attention: expected a batch norm at {where}, got {type(norm).__name__}"
+            f"add_attention: expected a batch norm at {where}, "
+            f"got {type(norm).__name__}"
         )
     return norm.num_features
 
@@ -80,10 +89,11 @@ def _add_to_blocks(model: nn.Module, name: str, kwargs: dict) -> None:
     blocks = _residual_blocks(model)
     if not blocks:
         raise ValueError(
-            f"add_attention: found no residual block it recognises in {type(model).__name__}; "
-            "expected a torchvision or timm ResNet, whose blocks are named BasicBlock (conv1, "
-            "bn1, conv2, bn2) or Bottleneck (conv1..conv3, bn1..bn3). For this library's own "
-            "networks pass attention= to attn_lib.models.resnet18/resnet50 instead"
+            "add_attention: found no residual block it recognises in "
+            f"{type(model).__name__}; expected a torchvision or timm ResNet, whose "
+            "blocks are named BasicBlock (conv1, bn1, conv2, bn2) or Bottleneck "
+            "(conv1..conv3, bn1..bn3). For this library's own networks pass "
+            "attention= to attn_lib.models.resnet18/resnet50 instead"
         )
     for block_name, block, norm_name in blocks:
         norm = getattr(block, norm_name)
@@ -125,21 +135,24 @@ def _add_to_stages(model: nn.Module, name: str, kwargs: dict) -> None:
 
 
 def add_attention(model: nn.Module, name: str, **kwargs) -> nn.Module:
-    """Insert the registered mechanism ``name`` into a torchvision or timm ResNet, in place.
+    """Insert the registered mechanism ``name`` into a torchvision or timm ResNet, in
+    place.
 
     Args:
         model: a ResNet from ``torchvision.models`` (resnet18 ... resnet152, resnext,
             wide_resnet) or from timm (``timm.create_model("resnet50")`` and kin).
         name: a registered mechanism (see :func:`attn_lib.mechanisms`).
-        **kwargs: its hyper-parameters, e.g. ``reduction=8``; the paper's defaults otherwise.
+        **kwargs: its hyper-parameters, e.g. ``reduction=8``; the paper's defaults
+            otherwise.
 
     Returns:
-        ``model`` itself, with the new modules listed by :func:`attn_lib.attention_modules`.
+        ``model`` itself, with the new modules listed by
+        :func:`attn_lib.attention_modules`.
 
     Raises:
-        ValueError: an unknown name, a mechanism that replaces a convolution (SK), a model
-            without recognisable residual blocks (or stages, for BAM), or a model that already
-            has attention where this one would go.
+        ValueError: an unknown name, a mechanism that replaces a convolution (SK), a
+            model without recognisable residual blocks (or stages, for BAM), or a model
+            that already has attention where this one would go.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(
@@ -148,14 +161,16 @@ def add_attention(model: nn.Module, name: str, **kwargs) -> nn.Module:
     key = name.lower() if isinstance(name, str) else name
     if key not in MECHANISMS:
         raise ValueError(
-            f"add_attention: unknown attention {name!r}; expected one of: {', '.join(MECHANISMS)}"
+            f"add_attention: unknown attention {name!r}; expected one of: "
+            f"{', '.join(MECHANISMS)}"
         )
     placement = MECHANISMS[key].placement
     if placement == "conv":
         raise ValueError(
-            f"add_attention: {key} replaces each block's 3×3 convolution with new selective-kernel "
-            "branches instead of gating the block's output, so it cannot be added to a trained "
-            "network; build the paper's network with attn_lib.models.sknet50() (or "
+            f"add_attention: {key} replaces each block's 3×3 convolution with new "
+            "selective-kernel branches instead of gating the block's output, so it "
+            "cannot be added to a trained network; build the paper's network with "
+            "attn_lib.models.sknet50() (or "
             f"attn_lib.models.resnet50(attention={key!r}))"
         )
     if placement == "stage":

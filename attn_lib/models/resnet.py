@@ -1,16 +1,19 @@
-"""ResNets that take any registered attention by name, placed where each paper places it.
+"""ResNets that take any registered attention by name, placed where each paper places
+it.
 
 He, Zhang, Ren, Sun. "Deep Residual Learning for Image Recognition". CVPR 2016.
-Xie, Girshick, Dollár, Tu, He. "Aggregated Residual Transformations for Deep Neural Networks"
-(ResNeXt). CVPR 2017. SKNet-50 is ResNeXt-50 (32×4d) with every grouped 3×3 convolution
-replaced by a selective-kernel convolution (Li et al., CVPR 2019).
+Xie, Girshick, Dollár, Tu, He. "Aggregated Residual Transformations for Deep Neural
+Networks" (ResNeXt). CVPR 2017. SKNet-50 is ResNeXt-50 (32×4d) with every grouped 3×3
+convolution replaced by a selective-kernel convolution (Li et al., CVPR 2019).
 
 Placement:
-- "se", "cbam", "eca", "sse", "scse": inside every residual block, on the residual branch after
-  its last batch norm and before the addition (SE Fig. 3, CBAM Fig. 3, ECA Fig. 2).
+- "se", "cbam", "eca", "sse", "scse": inside every residual block, on the residual
+  branch after its last batch norm and before the addition (SE Fig. 3, CBAM Fig. 3,
+  ECA Fig. 2).
 - "bam": once at each of the three boundaries between the four stages (BAM Fig. 1).
-- "sk": SK is a convolution, not a gate: it replaces each block's (first) 3×3 convolution, as
-  SKNet does in ResNeXt's bottleneck; :func:`sknet50` is the paper's network.
+- "sk": SK is a convolution, not a gate: it replaces each block's (first) 3×3
+  convolution, as SKNet does in ResNeXt's bottleneck; :func:`sknet50` is the paper's
+  network.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ BLOCK_ATTENTIONS = tuple(n for n, m in MECHANISMS.items() if m.placement == "blo
 STAGE_ATTENTIONS = tuple(n for n, m in MECHANISMS.items() if m.placement == "stage")
 CONV_ATTENTIONS = tuple(n for n, m in MECHANISMS.items() if m.placement == "conv")
 
-# Builds the attention module of a block from its channel count; None means no attention.
+# Builds the attention module of a block from its channel count; None means no
+# attention.
 AttentionFactory = Callable[[int], nn.Module] | None
 # Builds a block's 3×3 convolution with BN and ReLU from (in, out, stride, groups).
 ConvFactory = Callable[[int, int, int, int], list[nn.Module]]
@@ -65,7 +69,9 @@ def _shortcut(cin: int, cout: int, stride: int) -> nn.Module:
 
 
 class BasicBlock(nn.Module):
-    """Two 3×3 convolutions (ResNet-18/34): x (N, C_in, H, W) -> (N, planes, H/s, W/s)."""
+    """Two 3×3 convolutions (ResNet-18/34):
+    x (N, C_in, H, W) -> (N, planes, H/s, W/s).
+    """
 
     expansion = 1
 
@@ -92,8 +98,8 @@ class BasicBlock(nn.Module):
 class Bottleneck(nn.Module):
     """1×1 reduce, 3×3 (optionally grouped, or an SK convolution), 1×1 expand by 4.
 
-    x (N, C_in, H, W) -> (N, 4·planes, H/s, W/s). With ``groups=G, width_per_group=w`` the 3×3
-    layer has ``planes·w/64·G`` channels (ResNeXt's "G×w d").
+    x (N, C_in, H, W) -> (N, 4·planes, H/s, W/s). With ``groups=G, width_per_group=w``
+    the 3×3 layer has ``planes·w/64·G`` channels (ResNeXt's "G×w d").
     """
 
     expansion = 4
@@ -132,11 +138,14 @@ class ResNet(nn.Module):
         block: :class:`BasicBlock` or :class:`Bottleneck`.
         layers: blocks per stage, e.g. (3, 4, 6, 3) for ResNet-50.
         num_classes: size of the classifier. ImageNet: 1000.
-        attention: None or a registered name; see the module docstring for where it goes.
+        attention: None or a registered name; see the module docstring for where it
+            goes.
         attention_kwargs: keywords for every attention module (e.g. ``reduction=8``).
-        stem: "imagenet" (7×7 stride-2 convolution and max pool, 4× downsampling) or "small"
-            (one 3×3 convolution, no downsampling), for 32-64 pixel images.
-        width: channels of the stem and the first stage (doubling at each stage). Default 64.
+        stem: "imagenet" (7×7 stride-2 convolution and max pool, 4× downsampling)
+            or "small" (one 3×3 convolution, no downsampling), for 32-64 pixel
+            images.
+        width: channels of the stem and the first stage (doubling at each stage).
+            Default 64.
         block_kwargs: passed to every block (Bottleneck's groups and width_per_group).
     """
 
@@ -219,13 +228,15 @@ class ResNet(nn.Module):
         self._init_weights()
 
     def _init_weights(self) -> None:
-        """He et al.'s initialisation for the network's own convolutions; attention layers keep theirs.
+        """He et al.'s initialisation for the network's own convolutions; attention
+        layers keep theirs.
 
-        Kaiming fan-out gives a C→1 convolution weights of standard deviation √2: sSE's and
-        BAM's gates would start saturated, most values below 0.05 or above 0.95, before any
-        training. So the layers that compute a gate keep the initialisation their module gives
-        them (PyTorch's default unless the paper says otherwise). SK's branches are the block's
-        3×3 convolutions, not a gate, and are initialised as such.
+        Kaiming fan-out gives a C→1 convolution weights of standard deviation √2:
+        sSE's and BAM's gates would start saturated, most values below 0.05 or above
+        0.95, before any training. So the layers that compute a gate keep the
+        initialisation their module gives them (PyTorch's default unless the paper says
+        otherwise). SK's branches are the block's 3×3 convolutions, not a gate, and are
+        initialised as such.
         """
         gate_layers = {
             layer
@@ -273,7 +284,8 @@ def resnet50(num_classes: int = 1000, attention: str | None = None, **kwargs) ->
 
 
 def sknet50(num_classes: int = 1000, **kwargs) -> ResNet:
-    """SKNet-50: ResNeXt-50 (32×4d) with SK convolutions (M = 2, G = 32, r = 16, L = 32).
+    """SKNet-50: ResNeXt-50 (32×4d) with SK convolutions
+    (M = 2, G = 32, r = 16, L = 32).
 
     27.5 M parameters at 1000 classes, as the SKNet paper reports.
     """

@@ -1,7 +1,8 @@
 """A small U-Net for segmentation, with attention in the encoder, the decoder, or both.
 
-Ronneberger, Fischer, Brox. "U-Net: Convolutional Networks for Biomedical Image Segmentation".
-MICCAI 2015. Roy et al. (MICCAI 2018) add an scSE block after every encoder and decoder block.
+Ronneberger, Fischer, Brox. "U-Net: Convolutional Networks for Biomedical Image
+Segmentation". MICCAI 2015. Roy et al. (MICCAI 2018) add an scSE block after every
+encoder and decoder block.
 """
 
 from __future__ import annotations
@@ -32,16 +33,17 @@ def _double_conv(cin: int, cout: int) -> nn.Sequential:
 class UNet(nn.Module):
     """U-Net: x (N, in_channels, H, W) -> per-pixel logits (N, num_classes, H, W).
 
-    H and W need not be multiples of 2**depth: decoder maps are resized to their skip's size.
+    H and W need not be multiples of 2**depth: decoder maps are resized to their skip's
+    size.
 
     Args:
         in_channels, num_classes: input channels and output classes.
         width: channels of the first level; each level doubles them. Default 16.
         depth: number of downsamplings. Default 3.
-        attention: None or a registered name, applied after every double convolution of the
-            places chosen. Default None.
-        places: where attention goes: ("encoder",), ("decoder",) or both (the default, as Roy
-            et al. do).
+        attention: None or a registered name, applied after every double convolution of
+            the places chosen. Default None.
+        places: where attention goes: ("encoder",), ("decoder",) or both (the default,
+            as Roy et al. do).
         attention_kwargs: keywords for every attention module (e.g. ``reduction=2``).
     """
 
@@ -58,7 +60,8 @@ class UNet(nn.Module):
         super().__init__()
         if depth < 1 or width < 1:
             raise ValueError(
-                f"UNet: depth and width must be positive, got depth={depth!r}, width={width!r}"
+                "UNet: depth and width must be positive, "
+                f"got depth={depth!r}, width={width!r}"
             )
         unknown = set(places) - set(PLACES)
         if unknown or not places:

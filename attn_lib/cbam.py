@@ -71,9 +71,8 @@ class ChannelAttention(AttentionModule):
 
     def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         m_c = self.gate(x)
-        return m_c * x, {
-            "channel": m_c
-        }  # gate first: see SqueezeExcitation.forward_with_attention
+        # Gate first: see SqueezeExcitation.forward_with_attention.
+        return m_c * x, {"channel": m_c}
 
 
 class SpatialAttention(AttentionModule):
@@ -113,9 +112,8 @@ class SpatialAttention(AttentionModule):
 
     def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         m_s = self.gate(x)
-        return m_s * x, {
-            "spatial": m_s
-        }  # gate first: see SqueezeExcitation.forward_with_attention
+        # Gate first: see SqueezeExcitation.forward_with_attention.
+        return m_s * x, {"spatial": m_s}
 
 
 class CBAM(AttentionModule):

@@ -89,6 +89,5 @@ class ECA(AttentionModule):
 
     def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         w = self.gate(x)
-        return w * x, {
-            "channel": w
-        }  # gate first: see SqueezeExcitation.forward_with_attention
+        # Gate first: see SqueezeExcitation.forward_with_attention.
+        return w * x, {"channel": w}

@@ -40,6 +40,5 @@ class SpatialSqueezeExcitation(AttentionModule):
 
     def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         q = self.gate(x)
-        return q * x, {
-            "spatial": q
-        }  # gate first: see SqueezeExcitation.forward_with_attention
+        # Gate first: see SqueezeExcitation.forward_with_attention.
+        return q * x, {"spatial": q}

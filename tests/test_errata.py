@@ -1,3 +1,5 @@
+"""The notes' errata: every entry is complete, and chapters find theirs by key."""
+
 import attn_lib
 from attn_lib.book.errata import ERRATA, errata_for, errata_table
 

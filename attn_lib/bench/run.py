@@ -55,7 +55,7 @@ def run(cases=CASES, channels=CHANNELS, sizes=SIZES, rounds: int = 15, min_block
             "batch": BATCH, "rounds": rounds, "min_block_s": min_block, "budget_s": budget,
             "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
             "method": ("ratios per round of interleaved blocks (order rotated each round); median over rounds "
-                       "with interquartile range and min-max; see attn_lib/bench.py's docstring"),
+                       "with interquartile range and min-max; see attn_lib/bench/__init__.py"),
             "memory": ("peak bytes allocated during one call beyond those held before it (CPU: torch.profiler "
                        "allocation events; CUDA: max_memory_allocated); tensors only"),
         },

@@ -7,8 +7,8 @@ are rendered to PNG once, when the cell runs, and a slider picks the visible one
 ``ipywidgets.jslink``, a link the browser executes. So the widget works the same in Jupyter,
 in Colab (ipywidgets 7.7) and on the static website, where there is no kernel at all.
 
-    model = attn_lib.pretrained.load("classifier-cbam")
-    x = attn_lib.data.make_shapes(2, 48, seed=1).images         # (2, 3, 48, 48)
+    model = attn_lib.lab.pretrained.load("classifier-cbam")
+    x = attn_lib.lab.data.make_shapes(2, 48, seed=1).images         # (2, 3, 48, 48)
     spatial_maps_figure(model, x)                               # still: every layer at once
     spatial_maps_widget(model, x)                               # sliders: layer × opacity
 
@@ -280,7 +280,7 @@ def sk_scale_response(
 
     The SKNet paper (Sec. 4.3) enlarges objects and finds that the larger kernel gains weight
     in the early and middle layers. Here each scene (class × seed, rendered by
-    :func:`attn_lib.data.render_scale_sweep`) is drawn at every diameter with everything else
+    :func:`attn_lib.lab.data.render_scale_sweep`) is drawn at every diameter with everything else
     fixed, so the size is the only cause of a change. The numbers are reported as measured.
 
     Args:
@@ -404,7 +404,7 @@ def reduction_cost(
     """Parameters and multiply-adds of attention modules against their reduction ratio r.
 
     Each module is built for ``channels`` and run once on a (1, C, H, W) input, measured with
-    :mod:`attn_lib.cost`: multiply-adds of convolutions and matrix products only
+    :mod:`attn_lib.bench.cost`: multiply-adds of convolutions and matrix products only
     (``FlopCounterMode``'s FLOPs halved); pooling, sigmoid and the elementwise rescaling are
     not counted.
 

@@ -92,6 +92,8 @@ class ShapesBatch:
         masks: ``(N, H, W)`` bool, True exactly on the object's pixels.
         sizes: ``(N,)`` float32, object diameter in pixels (the circle it is inscribed in).
         centers: ``(N, 2)`` float32 object center as (row, col) in pixels.
+        cues: ``(N,)`` int64 index of the cue's colour on the cued task
+            (:data:`attn_lib.lab.tasks.CUE_COLOURS`); None elsewhere.
     """
 
     images: Tensor
@@ -99,6 +101,7 @@ class ShapesBatch:
     masks: Tensor
     sizes: Tensor
     centers: Tensor
+    cues: Tensor | None = None
 
     def __len__(self) -> int:
         return self.labels.shape[0]
@@ -323,10 +326,18 @@ def _render_chunk(p: dict, s: int) -> tuple[Tensor, ...]:
     up = lambda t: F.interpolate(t, size=(s, s), mode="bilinear", align_corners=False)  # noqa: E731
     img = p["bg"][:, :, None, None] + up(p["blobs"]) + up(p["blobs_fine"])
 
+    # The scale task keeps clutter out of a disk around the centre ("clear", a radius in px),
+    # so that an object growing inside it hides none of the clutter.
+    clear = None
+    if "clear" in p:
+        cy0, cx0 = p["center"][:, 0].view(-1, 1, 1), p["center"][:, 1].view(-1, 1, 1)
+        clear = (yy - cy0) ** 2 + (xx - cx0) ** 2 <= p["clear"].view(-1, 1, 1) ** 2
     for j in range(p["lines"].shape[1]):
         ang, off, width, step, on = p["lines"][:, j].unbind(-1)
         dist = (xx - s / 2) * torch.cos(ang).view(-1, 1, 1) + (yy - s / 2) * torch.sin(ang).view(-1, 1, 1) - off.view(-1, 1, 1)
         hit = (dist.abs() <= width.view(-1, 1, 1) / 2) & (on.view(-1, 1, 1) > 0)
+        if clear is not None:
+            hit &= ~clear
         img = img + hit[:, None] * step.view(-1, 1, 1, 1)
 
     r = p["diam"] / 2
@@ -338,6 +349,8 @@ def _render_chunk(p: dict, s: int) -> tuple[Tensor, ...]:
     filled = torch.where((p["label"] == CLASSES.index("ring")).view(-1, 1, 1), shapes[0], mask)
     moat = filled[:, None].float()
     moat = F.max_pool2d(F.max_pool2d(moat, (1, 5), 1, (0, 2)), (5, 1), 1, (2, 0))[:, 0] > 0
+    if clear is not None:
+        moat |= clear
 
     for j in range(p["frags"].shape[1]):
         cy, cx, ang, length, thick, half_arc, on = p["frags"][:, j].unbind(-1)

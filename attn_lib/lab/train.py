@@ -3,10 +3,20 @@
     python -m attn_lib.lab.train classifier --attention se      # one classifier
     python -m attn_lib.lab.train unet --attention scse          # one U-Net (or --attention none)
     python -m attn_lib.lab.train all                            # every model the book ships
+    python -m attn_lib.lab.train sweep --jobs 2                 # every lab record (see below)
 
 Each run writes ``<name>.safetensors`` (the weights, never a pickle) and ``<name>.json`` (the
 recipe, the command, the environment and the scores) into ``--out`` (default: the package's own
 ``weights/`` folder). :func:`attn_lib.lab.pretrained.load` rebuilds a model from that record.
+
+The lab's protocol (``sweep``): on each task of :mod:`attn_lib.lab.tasks`, no attention, the
+seven mechanisms of the notes and the controls (a wider network without attention whose
+parameter count reaches the largest attention model's; SK with its branches summed instead of
+selected), each over seeds 0-4. The seed sets the initialisation and the batch order; the
+training and validation sets are the same for every seed (``data_seed``), so seed spread is
+not data spread. Each record holds the recipe, the validation score, the score with every
+gate replaced by its validation mean (:mod:`attn_lib.lab.ablation`), and the training time.
+Seed 0's weights are kept as float16 safetensors; the other seeds keep their record only.
 """
 
 from __future__ import annotations
@@ -25,13 +35,25 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from .data import CLASSES, make_shapes
 from ..models import ResNet, UNet
 from ..models.resnet import BasicBlock
+from ..sk import SelectiveKernel
+from .data import CLASSES, make_shapes
+from .tasks import TASKS, make_task
 
-__all__ = ["Recipe", "CLASSIFIER_ATTENTIONS", "UNET_ATTENTIONS", "build_model", "train", "main"]
+__all__ = [
+    "Recipe", "CLASSIFIER_ATTENTIONS", "UNET_ATTENTIONS", "LAB_ATTENTIONS", "LAB_CONTROLS", "LAB_SEEDS",
+    "build_model", "datasets", "lab_recipe", "lab_recipes", "sweep", "train", "main",
+]
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
+RUNS_DIR = Path(__file__).parent / "runs"
+# The lab's classifiers: the seven mechanisms of the notes, no attention, and two controls.
+LAB_ATTENTIONS = ("none", "se", "sse", "scse", "cbam", "bam", "sk", "eca")
+LAB_CONTROLS = ("none-wide", "sk-fixed")
+LAB_SEEDS = (0, 1, 2, 3, 4)
+LAB_DATA_SEED = 10_000
+VAL_SEED = 20_000
 CLASSIFIER_ATTENTIONS = ("none", "se", "sse", "scse", "cbam", "bam", "sk", "eca")
 UNET_ATTENTIONS = ("none", "scse")
 
@@ -41,8 +63,8 @@ class Recipe:
     """Everything that determines a trained model: architecture, data and optimisation."""
 
     task: str  # "classifier" or "unet"
-    attention: str  # a registered name or "none"
-    seed: int = 0
+    attention: str  # a registered name, "none", or a control: "none-wide", "sk-fixed"
+    seed: int = 0  # initialisation and batch order
     image_size: int = 48
     train_size: int = 4000
     val_size: int = 1000
@@ -51,11 +73,22 @@ class Recipe:
     lr: float = 3e-3
     width: int = 16
     attention_kwargs: dict = field(default_factory=dict)
+    # Which images: "shapes" or a task of attn_lib.lab.tasks; the training set's seed (None:
+    # 10_000 + seed, as the first shipped models were trained, so their data varied by seed).
+    dataset: str = "shapes"
+    data_seed: int | None = None
+    stem: str = "small"  # "small": 3×3 stride 1; "strided": 3×3 stride 2 (4× less compute)
 
     @property
     def name(self) -> str:
-        base = f"{self.task}-{self.attention}"
-        return base if self.seed == 0 else f"{base}-seed{self.seed}"
+        if self.dataset == "shapes" and self.data_seed is None:  # the first shipped models
+            base = f"{self.task}-{self.attention}"
+            return base if self.seed == 0 else f"{base}-seed{self.seed}"
+        return f"{self.dataset}-{self.task}-{self.attention}-seed{self.seed}"
+
+    @property
+    def training_seed(self) -> int:
+        return 10_000 + self.seed if self.data_seed is None else self.data_seed
 
 
 def default_recipe(task: str, attention: str, seed: int = 0) -> Recipe:
@@ -70,15 +103,63 @@ def default_recipe(task: str, attention: str, seed: int = 0) -> Recipe:
     return Recipe(task, attention, seed, attention_kwargs=kwargs)
 
 
+class FixedMixSK(SelectiveKernel):
+    """The control for SK: the same branches, summed (V = Σ_m U_m) instead of selected."""
+
+    def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        v = self.branches[0](x)
+        for branch in self.branches[1:]:
+            v = v + branch(x)
+        return v, {}
+
+
+def lab_recipe(dataset: str, attention: str, seed: int = 0) -> Recipe:
+    """The lab's recipe: a ResNet-10 of width 16 with a strided stem, 64-px images, 3000
+    training images for 6 epochs, reduction r = 4 (at widths 16-128, r = 16 would leave 1-8
+    hidden units)."""
+    _check_choice("dataset", dataset, TASKS)
+    _check_choice("attention", attention, LAB_ATTENTIONS + LAB_CONTROLS)
+    kwargs = {"reduction": 4} if attention in ("se", "scse", "cbam", "bam") else {}
+    width = _wide_width() if attention == "none-wide" else 16
+    return Recipe("classifier", attention, seed, image_size=64, train_size=3000, epochs=6,
+                  width=width, attention_kwargs=kwargs, dataset=dataset,
+                  data_seed=LAB_DATA_SEED, stem="strided")
+
+
+def _parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _wide_width() -> int:
+    """Width of the no-attention control: the first whose parameter count reaches the largest
+    attention model's (SK's) at width 16."""
+    target = max(_parameters(build_model(lab_recipe("shapes", a))) for a in LAB_ATTENTIONS)
+    width = 16
+    while _parameters(ResNet(BasicBlock, (1, 1, 1, 1), len(CLASSES), None, stem="small",
+                             width=width)) < target:
+        width += 1
+    return width
+
+
 def build_model(recipe: Recipe) -> nn.Module:
     """The untrained network a recipe describes."""
-    attention = None if recipe.attention == "none" else recipe.attention
     if recipe.task == "unet":
+        attention = None if recipe.attention == "none" else recipe.attention
         return UNet(3, 2, width=recipe.width, depth=3, attention=attention,
                     attention_kwargs=recipe.attention_kwargs)
+    attention = {"none": None, "none-wide": None, "sk-fixed": "sk"}.get(recipe.attention, recipe.attention)
     # A ResNet-10 (one basic block per stage) with a 3×3 stem: the shapes are a few dozen pixels.
-    return ResNet(BasicBlock, (1, 1, 1, 1), len(CLASSES), attention, stem="small", width=recipe.width,
-                  attention_kwargs=recipe.attention_kwargs)
+    model = ResNet(BasicBlock, (1, 1, 1, 1), len(CLASSES), attention, stem="small", width=recipe.width,
+                   attention_kwargs=recipe.attention_kwargs)
+    if recipe.stem == "strided":
+        model.stem[0].stride = (2, 2)
+    if recipe.attention == "sk-fixed":
+        for module in model.modules():
+            if isinstance(module, SelectiveKernel):
+                module.__class__ = FixedMixSK
+                # The selection layers are unused: drop them so the parameter count is honest.
+                del module.squeeze, module.select
+    return model
 
 
 def _check_choice(what: str, value, choices) -> None:
@@ -118,8 +199,7 @@ def train(recipe: Recipe, out_dir: Path | None = WEIGHTS_DIR, progress: bool = T
     torch.manual_seed(recipe.seed)
     started = time.perf_counter()
     # Train and validation sets come from disjoint seeds so that no scene is seen twice.
-    train_set = make_shapes(recipe.train_size, recipe.image_size, seed=10_000 + recipe.seed)
-    val_set = make_shapes(recipe.val_size, recipe.image_size, seed=20_000)
+    train_set, val_set = datasets(recipe)
     model = build_model(recipe)
     steps_per_epoch = recipe.train_size // recipe.batch_size
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=1e-4)
@@ -161,6 +241,7 @@ def train(recipe: Recipe, out_dir: Path | None = WEIGHTS_DIR, progress: bool = T
         "recipe": asdict(recipe),
         "metric": "accuracy" if recipe.task == "classifier" else "dice",
         "val_score": round(score, 4),
+        **_ablation(recipe, model, val_set),
         "parameters": sum(p.numel() for p in model.parameters()),
         "train_seconds": round(train_seconds, 1),
         "command": _command(recipe),
@@ -181,8 +262,63 @@ def train(recipe: Recipe, out_dir: Path | None = WEIGHTS_DIR, progress: bool = T
     return model, record
 
 
+def datasets(recipe: Recipe):
+    """(training set, validation set) of a recipe; the validation set is the same for every
+    recipe of a dataset."""
+    if recipe.dataset == "shapes" and recipe.data_seed is None:
+        make = make_shapes
+    else:
+        def make(n, size, seed):
+            return make_task(recipe.dataset, n, size, seed)
+    return (make(recipe.train_size, recipe.image_size, recipe.training_seed),
+            make(recipe.val_size, recipe.image_size, VAL_SEED))
+
+
+def _ablation(recipe: Recipe, model: nn.Module, val_set) -> dict:
+    """The validation score with every gate fixed at its validation mean (lab recipes only)."""
+    if recipe.data_seed is None or recipe.task != "classifier":
+        return {}
+    from .._base import attention_modules
+    from .ablation import fixed_gates, mean_gates
+
+    if not attention_modules(model) or recipe.attention == "sk-fixed":
+        return {}
+    means = mean_gates(model, val_set.images)
+    with fixed_gates(model, means):
+        fixed = evaluate(recipe, model, val_set)
+    return {"val_score_mean_gates": round(fixed, 4)}
+
+
+def lab_recipes(datasets_=TASKS[1:], seeds=LAB_SEEDS) -> list[Recipe]:
+    """Every recipe of the lab's protocol, in the order the sweep trains them."""
+    return [lab_recipe(d, a, s) for s in seeds for d in datasets_ for a in LAB_ATTENTIONS + LAB_CONTROLS]
+
+
+def _sweep_one(recipe: Recipe) -> str:
+    torch.set_num_threads(1)
+    out = RUNS_DIR / recipe.dataset
+    train(recipe, out, progress=False, save_weights=recipe.seed == 0)
+    return recipe.name
+
+
+def sweep(datasets_=TASKS[1:], seeds=LAB_SEEDS, jobs: int = 1, force: bool = False) -> list[str]:
+    """Train every lab recipe whose record is missing (all with ``force``); ``jobs`` processes,
+    one thread each. Returns the names trained."""
+    todo = [r for r in lab_recipes(datasets_, seeds)
+            if force or not (RUNS_DIR / r.dataset / f"{r.name}.json").exists()]
+    if jobs <= 1:
+        return [_sweep_one(r) for r in todo]
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+        return list(pool.imap_unordered(_sweep_one, todo))
+
+
 def _command(recipe: Recipe) -> str:
     """The command line that reproduces ``recipe``."""
+    if recipe.data_seed is not None:
+        return (f"python -m attn_lib.lab.train lab --dataset {recipe.dataset} "
+                f"--attention {recipe.attention} --seed {recipe.seed}")
     command = f"python -m attn_lib.lab.train {recipe.task} --attention {recipe.attention} --seed {recipe.seed}"
     if recipe.epochs != default_recipe(recipe.task, recipe.attention, recipe.seed).epochs:
         command += f" --epochs {recipe.epochs}"
@@ -191,7 +327,14 @@ def _command(recipe: Recipe) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m attn_lib.lab.train", description=__doc__.split("\n\n")[0])
-    p.add_argument("task", choices=("classifier", "unet", "all"), help="what to train")
+    p.add_argument("task", choices=("classifier", "unet", "all", "lab", "sweep"),
+                   help="what to train: a shipped model of the first chapters, all of them, one lab "
+                        "recipe, or the lab's whole protocol")
+    p.add_argument("--dataset", default=None, help=f"lab task, one of {', '.join(TASKS)}")
+    p.add_argument("--datasets", nargs="+", default=None, help="sweep: lab tasks (default: all but shapes)")
+    p.add_argument("--seeds", nargs="+", type=int, default=None, help="sweep: seeds (default 0-4)")
+    p.add_argument("--jobs", type=int, default=1, help="sweep: parallel processes, one thread each")
+    p.add_argument("--force", action="store_true", help="sweep: retrain runs that have a record")
     p.add_argument("--attention", default="none",
                    help=f"classifier: one of {', '.join(CLASSIFIER_ATTENTIONS)}; unet: one of {', '.join(UNET_ATTENTIONS)}")
     p.add_argument("--seed", type=int, default=0, help="seed of the initialisation and batch order")
@@ -205,6 +348,30 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.task == "sweep":
+        chosen = tuple(args.datasets or TASKS[1:])
+        for d in chosen:
+            if d not in TASKS:
+                parser.error(f"--datasets must be among {', '.join(TASKS)}; got {d!r}")
+        if args.jobs < 1:
+            parser.error(f"--jobs must be a positive integer; got {args.jobs}")
+        seeds = tuple(args.seeds) if args.seeds else LAB_SEEDS
+        if any(s < 0 for s in seeds):
+            parser.error(f"--seeds must be non-negative; got {list(seeds)}")
+        sweep(chosen, seeds, args.jobs, args.force)
+        return 0
+    if args.task == "lab":
+        if args.dataset not in TASKS:
+            parser.error(f"--dataset must be one of {', '.join(TASKS)}; got {args.dataset!r}")
+        names = LAB_ATTENTIONS + LAB_CONTROLS
+        if args.attention not in names:
+            parser.error(f"--attention for lab must be one of {', '.join(names)}; got {args.attention!r}")
+        if args.seed < 0:
+            parser.error(f"--seed must be non-negative; got {args.seed}")
+        out = args.out if args.out != WEIGHTS_DIR else RUNS_DIR / args.dataset
+        train(lab_recipe(args.dataset, args.attention, args.seed), out, progress=not args.quiet,
+              save_weights=not args.no_weights)
+        return 0
     if args.task == "all":
         recipes = [default_recipe("classifier", a, args.seed) for a in CLASSIFIER_ATTENTIONS]
         recipes += [default_recipe("unet", a, args.seed) for a in UNET_ATTENTIONS]

@@ -1,0 +1,71 @@
+"""Means, 95 % confidence intervals, and differences that are claimed only when they exclude zero.
+
+Scores over seeds are few (5 to 10): intervals use Student's t. A difference between two
+models is Welch's (unequal variances, Welch–Satterthwaite degrees of freedom): the seeds of
+two architectures initialise different parameters, so pairing them by seed would pair nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from typing import Sequence
+
+from scipy import stats as _scipy_stats
+
+__all__ = ["Interval", "mean_ci", "welch_difference", "verdict"]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A mean (or a difference of means) with its 95 % confidence interval and sample sizes."""
+
+    mean: float
+    low: float
+    high: float
+    n: tuple[int, ...]
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.low > 0 or self.high < 0
+
+    def __str__(self) -> str:
+        return f"{self.mean:+.3f} [{self.low:+.3f}, {self.high:+.3f}]"
+
+
+def _check(scores: Sequence[float], what: str) -> list[float]:
+    values = [float(s) for s in scores]
+    if len(values) < 2:
+        raise ValueError(f"{what}: an interval needs at least 2 scores, got {len(values)}")
+    return values
+
+
+def mean_ci(scores: Sequence[float], level: float = 0.95) -> Interval:
+    """Mean of ``scores`` and its ``level`` t-interval."""
+    values = _check(scores, "mean_ci")
+    n = len(values)
+    mean = statistics.fmean(values)
+    half = _scipy_stats.t.ppf(0.5 + level / 2, n - 1) * statistics.stdev(values) / math.sqrt(n)
+    return Interval(mean, mean - half, mean + half, (n,))
+
+
+def welch_difference(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> Interval:
+    """mean(a) − mean(b) with Welch's ``level`` interval."""
+    a, b = _check(a, "welch_difference"), _check(b, "welch_difference")
+    va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
+    diff = statistics.fmean(a) - statistics.fmean(b)
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return Interval(diff, diff, diff, (len(a), len(b)))
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    half = _scipy_stats.t.ppf(0.5 + level / 2, df) * se
+    return Interval(diff, diff - half, diff + half, (len(a), len(b)))
+
+
+def verdict(difference: Interval, higher_is_better: bool = True) -> str:
+    """"gain", "loss" or "no measurable difference", by whether the interval excludes zero."""
+    if not difference.excludes_zero:
+        return "no measurable difference"
+    better = difference.mean > 0 if higher_is_better else difference.mean < 0
+    return "gain" if better else "loss"

@@ -11,9 +11,17 @@ https://arxiv.org/abs/1807.06514
                                                                 (N, C, H, W)
     F'     = F + F ⊗ M(F)
 
-r = 16 and dilation d = 4. The branches are summed before the sigmoid, as the paper's
-equations and its ablation (sum beats max and product) have it; the authors' released
-code multiplies them instead. Each hidden layer is followed by batch norm and ReLU.
+r = 16 and dilation d = 4. The channel branch pools by average only (no max pooling).
+
+What comes from where:
+- The paper: the batch norm that ends each branch (M_c = BN(...), M_s = BN(...)), the
+  sum of the branches before the sigmoid (its ablation: sum beats max and product) and
+  the residual use of the gate.
+- The authors' released code (Jongchan/attention-module, MODELS/bam.py): batch norm and
+  ReLU after every hidden layer, which the paper's equations do not write. That code
+  has no final batch norms and multiplies the branches,
+  ``att = 1 + F.sigmoid(self.channel_att(in_tensor) * self.spatial_att(in_tensor))``;
+  ``fusion="product"`` takes that combination (and keeps the paper's final norms).
 """
 
 from __future__ import annotations
@@ -22,7 +30,9 @@ from torch import Tensor, nn
 
 from ._base import AttentionModule, hidden_width
 
-__all__ = ["BAM"]
+__all__ = ["BAM", "FUSIONS"]
+
+FUSIONS = ("sum", "product")
 
 
 def _conv_bn_relu(
@@ -46,20 +56,31 @@ class BAM(AttentionModule):
         channels: C, the number of input (and output) channels.
         reduction: r, the width C/r (floored at 1) of both branches. Paper: 16.
         dilation: d of the two 3×3 convolutions of the spatial branch. Paper: 4.
+        fusion: how the two branches' logits combine before the sigmoid: "sum"
+            (M_c + M_s, the paper's, default) or "product" (M_c · M_s, the authors'
+            released code).
 
     Shapes:
         forward: x (N, C, H, W) -> (N, C, H, W)
         attention: {"channel": M_c (N, C, 1, 1), "spatial": M_s (N, 1, H, W),
-            "combined": σ(M_c + M_s) (N, C, H, W)}. M_c and M_s are logits (before the
-            sigmoid); the combined gate is what multiplies F.
+            "combined": σ(M_c + M_s) or σ(M_c · M_s) (N, C, H, W)}. M_c and M_s are
+            logits (before the sigmoid); the combined gate M is what multiplies F.
     """
 
-    def __init__(self, channels: int, reduction: int = 16, dilation: int = 4) -> None:
+    def __init__(
+        self,
+        channels: int,
+        reduction: int = 16,
+        dilation: int = 4,
+        fusion: str = "sum",
+    ) -> None:
         super().__init__(channels)
         if not isinstance(dilation, int) or dilation < 1:
             raise ValueError(f"BAM: dilation must be a positive int, got {dilation!r}")
+        if fusion not in FUSIONS:
+            raise ValueError(f"BAM: fusion must be one of {FUSIONS}, got {fusion!r}")
         hidden = hidden_width(channels, reduction)
-        self.reduction, self.dilation = reduction, dilation
+        self.reduction, self.dilation, self.fusion = reduction, dilation, fusion
         self.channel_branch = nn.Sequential(
             *_conv_bn_relu(channels, hidden, 1),
             nn.Conv2d(hidden, channels, kernel_size=1),
@@ -79,6 +100,7 @@ class BAM(AttentionModule):
     def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         m_c = self.channel_branch(x.mean((2, 3), keepdim=True))
         m_s = self.spatial_branch(x)
-        m = (m_c + m_s).sigmoid()
+        logits = m_c + m_s if self.fusion == "sum" else m_c * m_s
+        m = logits.sigmoid()
         # F + F ⊗ M = F ⊗ (1 + M): one pass over F.
         return (1 + m) * x, {"channel": m_c, "spatial": m_s, "combined": m}

@@ -6,10 +6,12 @@ https://arxiv.org/abs/1807.06521
     M_c(F) = σ(MLP(AvgPool(F)) + MLP(MaxPool(F)))          F'  = M_c(F) ⊙ F
     M_s(F') = σ(f^{7×7}([mean_c(F'); max_c(F')]))            F'' = M_s(F') ⊙ F'
 
-The MLP (C → C/r → C, ReLU between, with bias) is shared by both pooled descriptors;
-r = 16. The spatial gate pools *across channels* at each pixel (not over the image) and
-convolves the two resulting maps with one 7×7 kernel, so each pixel's gate sees a 7×7
-neighbourhood.
+MLP(z) = W2 δ(W1 z): W1: C → C/r and W2: C/r → C, δ is ReLU, r = 16; the same MLP
+serves both pooled descriptors. (The CBAM paper names these weights W0 and W1; here they
+are W1 and W2, as in SE.) The paper's Eq. 2 writes no biases; this MLP has them, as the
+authors' code (nn.Linear) does; timm's default (mlp_bias=False) has none. The spatial
+gate pools *across channels* at each pixel (not over the image) and convolves the two
+resulting maps with one 7×7 kernel, so each pixel's gate sees a 7×7 neighbourhood.
 """
 
 from __future__ import annotations
@@ -48,16 +50,15 @@ class ChannelAttention(AttentionModule):
         super().__init__(channels)
         hidden = hidden_width(channels, reduction)
         self.reduction = reduction
-        self.fc1 = nn.Conv2d(channels, hidden, kernel_size=1)  # W0, with bias
+        self.fc1 = nn.Conv2d(channels, hidden, kernel_size=1)  # W1, with bias
         self.relu = nn.ReLU(inplace=True)
-        self.fc2 = nn.Conv2d(hidden, channels, kernel_size=1)  # W1, with bias
+        self.fc2 = nn.Conv2d(hidden, channels, kernel_size=1)  # W2, with bias
 
     def gate(self, x: Tensor) -> Tensor:
         """M_c, with gradients: x (N, C, H, W) -> (N, C, 1, 1)."""
         n = x.shape[0]
-        # The same maximum two ways (see "Max pooling, written two ways" above): amax
-        # when nothing will be differentiated, max pooling, which remembers where each
-        # maximum was, otherwise.
+        # The same maximum two ways: amax (the faster forward) when nothing will be
+        # differentiated, else max pooling, whose recorded argmax makes backward cheap.
         peak = (
             F.adaptive_max_pool2d(x, 1)
             if torch.is_grad_enabled()
@@ -82,13 +83,15 @@ class SpatialAttention(AttentionModule):
         channels: C, the number of input (and output) channels (the gate itself has
             2·k² weights whatever C is).
         kernel_size: k, odd. Paper: 7 (a 3×3 kernel does worse in its ablation).
+        norm: put a batch norm between the convolution and the sigmoid, as the
+            authors' code and timm do. Paper: no (False).
 
     Shapes:
         forward: x (N, C, H, W) -> (N, C, H, W)
         attention: {"spatial": (N, 1, H, W)}
     """
 
-    def __init__(self, channels: int, kernel_size: int = 7) -> None:
+    def __init__(self, channels: int, kernel_size: int = 7, norm: bool = False) -> None:
         super().__init__(channels)
         if not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
             raise ValueError(
@@ -98,17 +101,22 @@ class SpatialAttention(AttentionModule):
         self.kernel_size = kernel_size
         # The paper's f^{7×7} has no bias term.
         self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=False)
+        self.norm = nn.BatchNorm2d(1) if norm else None
 
     def gate(self, x: Tensor) -> Tensor:
         """M_s, with gradients: x (N, C, H, W) -> (N, 1, H, W)."""
-        # The maximum over channels, two ways as in ChannelAttention.gate.
+        # The same maximum two ways: amax (the faster forward) when nothing will be
+        # differentiated, else torch.max, whose recorded argmax makes backward cheap.
         peak = (
             torch.max(x, 1, keepdim=True)[0]
             if torch.is_grad_enabled()
             else x.amax(1, keepdim=True)
         )
         pooled = torch.cat([x.mean(1, keepdim=True), peak], dim=1)
-        return self.conv(pooled).sigmoid()
+        logits = self.conv(pooled)
+        if self.norm is not None:
+            logits = self.norm(logits)
+        return logits.sigmoid()
 
     def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         m_s = self.gate(x)
@@ -126,6 +134,14 @@ class CBAM(AttentionModule):
         kernel_size: k of the spatial convolution. Paper: 7.
         channel_gate, spatial_gate: keep each half; switch one off to use the other
             alone.
+        spatial_norm: batch-normalise the spatial convolution's output before the
+            sigmoid. Paper: no (False, the default). True follows the authors' code
+            (``BasicConv(2, 1, kernel_size, ..., relu=False)``: a bias-free conv, then
+            BatchNorm2d with momentum 0.01 where this uses PyTorch's 0.1) and timm
+            (``ConvNormAct(2, 1, kernel_size, apply_act=False)``). The authors' code
+            also stacks the pooled maps as [max; mean] (its ChannelPool); this module
+            and timm use the equation's [mean; max], so loading the authors' weights
+            means swapping the two input channels of the convolution's weight.
 
     Shapes:
         forward: x (N, C, H, W) -> (N, C, H, W)
@@ -141,6 +157,7 @@ class CBAM(AttentionModule):
         kernel_size: int = 7,
         channel_gate: bool = True,
         spatial_gate: bool = True,
+        spatial_norm: bool = False,
     ) -> None:
         super().__init__(channels)
         if not (channel_gate or spatial_gate):
@@ -151,7 +168,9 @@ class CBAM(AttentionModule):
             ChannelAttention(channels, reduction) if channel_gate else None
         )
         self.spatial_attention = (
-            SpatialAttention(channels, kernel_size) if spatial_gate else None
+            SpatialAttention(channels, kernel_size, norm=spatial_norm)
+            if spatial_gate
+            else None
         )
 
     def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:

@@ -45,7 +45,10 @@ class ECA(AttentionModule):
     Args:
         channels: C, the number of input (and output) channels.
         kernel_size: k, a positive odd int, or None to take ψ(C) (the paper's
-            adaptive rule).
+            adaptive rule). The authors' released ECA-ResNet-50 (their README:
+            ``--ksize 3557``, weights eca_resnet50_k3557) uses k = 3, 5, 5, 7 in its
+            four stages, where ψ gives 5, 5, 5, 7 (C = 256, 512, 1024, 2048); their
+            models/eca_resnet.py defaults to k_size=[3, 3, 3, 3].
         gamma, beta: γ and b of ψ. Paper: 2 and 1.
 
     Shapes:

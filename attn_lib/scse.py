@@ -35,7 +35,8 @@ class SCSE(AttentionModule):
 
     Args:
         channels: C, the number of input (and output) channels.
-        reduction: r of the channel gate; SE's default, 16 (the original notes use 2).
+        reduction: r of the channel gate; SE's default, 16. Roy et al.'s released
+            code (reduction_ratio=2) and the original notes use 2.
         aggregation: "add" (MICCAI 2018, default), "max" (TMI 2019) or "mul".
 
     Shapes:
@@ -59,7 +60,9 @@ class SCSE(AttentionModule):
         s, q = self.channel_gate.gate(x), self.spatial_gate.gate(x)
         gates = {"channel": s, "spatial": q}
         if self.aggregation == "add":
-            # s·x + q·x = (s + q)·x: one pass over x instead of three.
+            # s·x + q·x = (s + q)·x. s + q broadcasts to a full (N, C, H, W) tensor:
+            # two full-size passes (the sum, the product) instead of three (two
+            # products, one sum).
             return (s + q) * x, gates
         if self.aggregation == "max":
             return torch.maximum(x * s, x * q), gates

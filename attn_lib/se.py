@@ -5,9 +5,11 @@ https://arxiv.org/abs/1709.01507
 
     s = σ(W2 δ(W1 z)),   z_c = mean over (h, w) of x_c,   out_c = s_c · x_c
 
-W1: C → C/r and W2: C/r → C are fully connected layers with bias (1×1 convolutions
-here, since z is already N×C×1×1); δ is ReLU, σ the logistic sigmoid; the paper's
-default is r = 16.
+W1: C → C/r and W2: C/r → C are fully connected layers (1×1 convolutions here, since
+z is already N×C×1×1); δ is ReLU, σ the logistic sigmoid; the paper's default is
+r = 16. The layers have biases, as in the authors' released SE-ResNets (their Caffe
+models keep the default bias_term on these layers); the equation writes none, and the
+journal version's ablation (TPAMI, Sec. 6) drops them on ResNets, finding that helps.
 """
 
 from __future__ import annotations

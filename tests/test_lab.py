@@ -100,7 +100,7 @@ def test_every_seed_trains_on_the_same_data():
 
 def test_the_protocol_covers_the_seven_mechanisms_none_and_controls_over_five_seeds():
     names = {(r.dataset, r.attention, r.seed) for r in lab_recipes()}
-    assert len(names) == 3 * 10 * 5
+    assert len(names) == 3 * 9 * 5 + 5  # sk-fixed on the scale task only
     assert set(LAB_ATTENTIONS) == {"none", *attn_lib.MECHANISMS}
     assert set(LAB_CONTROLS) == {"none-wide", "sk-fixed"}
 
@@ -185,3 +185,65 @@ def test_welch_difference_and_verdict():
     assert stats.verdict(stats.welch_difference([0.1, 0.12], [0.5, 0.52])) == "loss"
     with pytest.raises(ValueError, match="at least 2 scores"):
         stats.mean_ci([0.5])
+
+
+# ---------------------------------------------------------------- what gates mean, figures
+
+def test_gate_spread_separates_group_dependent_gates_from_constant_ones():
+    from attn_lib.lab.meaning import gate_spread
+
+    torch.manual_seed(0)
+    groups = torch.arange(60) % 3
+    noise = 0.01 * torch.randn(60, 8)
+    by_group = torch.eye(3)[groups].repeat(1, 3)[:, :8] * 0.5 + 0.25 + noise
+    constant = 0.5 + noise
+    assert gate_spread(by_group, groups) > 10 > 1 > gate_spread(constant, groups)
+    with pytest.raises(ValueError, match="two groups"):
+        gate_spread(constant, torch.zeros(60, dtype=torch.long))
+
+
+def test_grad_cam_is_on_zero_one_and_marks_what_the_score_reads():
+    from attn_lib.lab.attribution import grad_cam
+
+    # A "network" whose score for class 0 is the mean of the top-left quadrant of channel 0.
+    class TopLeft(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = torch.nn.Conv2d(3, 3, 1)  # the identity, as a layer with weights
+            with torch.no_grad():
+                self.features.weight.copy_(torch.eye(3).view(3, 3, 1, 1))
+                self.features.bias.zero_()
+
+        def forward(self, x):
+            f = self.features(x)
+            top_left = f[:, 0, :8, :8].mean((1, 2))
+            return torch.stack([top_left, torch.zeros_like(top_left)], 1)
+
+    # Channel 0 is lit in the top-left quadrant only: the feature the score reads is there.
+    images = torch.zeros(2, 3, 16, 16)
+    images[:, 0, :8, :8] = 0.5 + torch.rand(2, 8, 8)
+    images[:, 1] = torch.rand(2, 16, 16)  # a channel the score ignores
+    cam = grad_cam(TopLeft(), images, "features", target=torch.tensor([0, 0]))
+    assert cam.shape == (2, 16, 16) and cam.min() >= 0 and cam.max() <= 1
+    assert cam[:, :6, :6].mean() > 0.5 > 0.05 > cam[:, 10:, 10:].mean()
+    with pytest.raises(ValueError, match="no layer 'nope'"):
+        grad_cam(TopLeft(), torch.rand(1, 3, 16, 16), "nope")
+
+
+def test_lab_figures_draw_on_lab_models():
+    from attn_lib import viz
+
+    torch.manual_seed(0)
+    batch = make_task("cued", 12, 64, seed=0)
+    se = build_model(lab_recipe("cued", "se")).eval()
+    fig = viz.channel_heatmap_figure(se, batch.images, batch.cues, CUE_COLOURS, by="cue")
+    assert len(fig.axes) == 4 + 1  # four layers and a colorbar
+    cbam = build_model(lab_recipe("spotlight", "cbam")).eval()
+    spot = make_task("spotlight", 2, 64, seed=0)
+    layer = attn_lib.attention_modules(cbam)[0][0]
+    assert viz.gate_and_gradcam_figure(cbam, spot.images, spot.masks, layer, "stages.1") is not None
+    assert viz.spatial_maps_figure(cbam, spot.images, masks=spot.masks) is not None
+    with pytest.raises(ValueError, match="masks must be"):
+        viz.spatial_maps_figure(cbam, spot.images, masks=spot.masks[:1])
+    with pytest.raises(ValueError, match="groups must be"):
+        viz.channel_heatmap_figure(se, batch.images, batch.cues[:3], CUE_COLOURS)

@@ -15,8 +15,10 @@ def test_wheel_carries_weights_records_and_results(tmp_path):
                     "-w", str(tmp_path), str(PACKAGE.parent)], check=True, timeout=300)
     (wheel,) = tmp_path.glob("attn_lib-*.whl")
     shipped = set(zipfile.ZipFile(wheel).namelist())
-    needed = [p for folder in ("lab/weights", "lab/runs", "bench") for p in (PACKAGE / folder).glob("*.*")
-              if p.suffix in (".json", ".safetensors")]
+    # Every weight file and record, and the benchmark's results; runs' weights stay local.
+    data = [*(PACKAGE / "lab/weights").glob("*.*"), *(PACKAGE / "lab/runs").rglob("*.json"),
+            *(PACKAGE / "bench").glob("*.json")]
+    needed = [p for p in data if p.suffix in (".json", ".safetensors")]
     assert needed, "no package data found"
     missing = [str(p.relative_to(PACKAGE.parent)) for p in needed
                if str(p.relative_to(PACKAGE.parent)) not in shipped]

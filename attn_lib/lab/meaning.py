@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
@@ -26,7 +27,7 @@ from .data import ShapesBatch
 # The map measured is the one viz's figures draw (for BAM, the channel mean of its 3-D gate).
 from ..viz.gates import collect_attention, spatial_map
 
-__all__ = ["Contrast", "mask_contrast", "object_coverage", "contrast_table"]
+__all__ = ["Contrast", "mask_contrast", "object_coverage", "contrast_table", "gate_spread"]
 
 
 class Contrast(NamedTuple):
@@ -112,3 +113,21 @@ def contrast_table(contrasts: dict[str, Contrast]) -> str:
         lines.append(f"{layer:<{width}}  {size:>7}  {c.inside:6.3f}  {c.outside:7.3f}  "
                      f"{c.difference:+8.3f}  {c.inside / c.outside:8.2f}")
     return "\n".join(lines)
+
+
+def gate_spread(values: Tensor, groups: Tensor) -> float:
+    """How much a channel gate tells groups of images apart: across-group over within-group spread.
+
+    ``values``: (N, C) gates of N images; ``groups``: (N,) the group of each (class, or cue).
+    For each channel, the standard deviation of the G group means (across) and the pooled
+    standard deviation within the groups (within); the ratio of their means over channels.
+    Near 0: every group gets the same gate. Above 1: the groups differ more than their
+    members do. Groups with fewer than two images are ignored.
+    """
+    keep = [g for g in groups.unique() if (groups == g).sum() >= 2]
+    if len(keep) < 2:
+        raise ValueError("gate_spread needs at least two groups of two or more images")
+    means = torch.stack([values[groups == g].mean(0) for g in keep])  # (G, C)
+    within = torch.stack([values[groups == g].var(0) for g in keep]).mean(0).sqrt()  # (C,)
+    across = means.std(0)
+    return (across.mean() / within.mean().clamp_min(1e-12)).item()

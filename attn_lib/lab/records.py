@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .train import CLASSIFIER_ATTENTIONS, UNET_ATTENTIONS, WEIGHTS_DIR
 
-__all__ = ["RUNS_DIR", "seed_results"]
+__all__ = ["RUNS_DIR", "lab_records", "lab_table", "seed_results"]
 
 # Records of the runs whose weights are not shipped (seeds other than 0).
 RUNS_DIR = Path(__file__).parent / "runs"
@@ -44,3 +44,53 @@ def seed_results(seeds: tuple[int, ...] = (0, 1, 2), runs_dir: Path = RUNS_DIR,
                 "std": round(statistics.stdev(scores), 4) if len(scores) > 1 else 0.0,
             })
     return out
+
+
+def lab_records(dataset: str, runs_dir: Path = RUNS_DIR) -> dict[str, list[dict]]:
+    """{attention: [record of each seed, in seed order]} of the lab's runs on ``dataset``."""
+    folder = Path(runs_dir) / dataset
+    if not folder.is_dir():
+        raise ValueError(f"no lab runs for dataset {dataset!r} in {runs_dir}")
+    out: dict[str, list[dict]] = {}
+    for path in sorted(folder.glob("*.json")):
+        record = json.loads(path.read_text())
+        out.setdefault(record["recipe"]["attention"], []).append(record)
+    for records in out.values():
+        records.sort(key=lambda r: r["recipe"]["seed"])
+    return out
+
+
+def lab_table(dataset: str, runs_dir: Path = RUNS_DIR, baseline: str = "none") -> list[dict]:
+    """Each attention's validation score over seeds against ``baseline``, as the book reports it.
+
+    One row per attention (controls included): ``n``, ``mean`` with its 95 % t-interval,
+    ``difference`` to the baseline with Welch's 95 % interval and its ``verdict`` ("gain",
+    "loss" or "no measurable difference"), the score with every gate fixed at its mean and the
+    ``ablation_drop`` (score − fixed-gate score, with its t-interval over seeds), and the mean
+    training time. Attentions with fewer than two seeds are skipped.
+    """
+    from .stats import mean_ci, verdict, welch_difference
+
+    records = lab_records(dataset, runs_dir)
+    if baseline not in records or len(records[baseline]) < 2:
+        raise ValueError(f"lab_table: {dataset!r} needs at least 2 seeds of {baseline!r}")
+    base = [r["val_score"] for r in records[baseline]]
+    rows = []
+    for attention, runs in records.items():
+        if len(runs) < 2:
+            continue
+        scores = [r["val_score"] for r in runs]
+        row = {
+            "attention": attention, "n": len(scores), "seeds": [r["recipe"]["seed"] for r in runs],
+            "scores": scores, "mean": mean_ci(scores),
+            "parameters": runs[0]["parameters"],
+            "train_seconds": round(statistics.fmean(r["train_seconds"] for r in runs), 1),
+        }
+        if attention != baseline:
+            row["difference"] = welch_difference(scores, base)
+            row["verdict"] = verdict(row["difference"])
+        drops = [r["val_score"] - r["val_score_mean_gates"] for r in runs if "val_score_mean_gates" in r]
+        if len(drops) >= 2:
+            row["ablation_drop"] = mean_ci(drops)
+        rows.append(row)
+    return rows

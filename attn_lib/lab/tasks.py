@@ -32,7 +32,7 @@ from .data import (
     CLASSES, ShapesBatch, _check_int, _local, _render, _sample, _shape_masks, make_shapes,
 )
 
-__all__ = ["TASKS", "TASK_PURPOSE", "CUE_COLOURS", "MIN_IMAGE_SIZE", "make_task", "scale_sweep"]
+__all__ = ["TASKS", "TASK_PURPOSE", "TASK_MECHANISMS", "CUE_COLOURS", "MIN_IMAGE_SIZE", "make_task", "scale_sweep"]
 
 TASKS = ("shapes", "cued", "spotlight", "scale")
 TASK_PURPOSE = {
@@ -40,6 +40,14 @@ TASK_PURPOSE = {
     "cued": "channel attention: a frame's colour says which of three shapes to name",
     "spotlight": "spatial attention: a small shape in heavy clutter",
     "scale": "selective kernels: object sizes from 15 % to 70 % of the image, clutter fixed",
+}
+# The mechanisms each task is designed for (with no attention and the controls): the sweep
+# trains these first, over every seed, then every other mechanism on every task.
+TASK_MECHANISMS = {
+    "shapes": (),
+    "cued": ("se", "eca", "cbam"),
+    "spotlight": ("sse", "scse", "cbam", "bam"),
+    "scale": ("sk",),
 }
 # Smallest side each task can be drawn at: its smallest object must keep 6 px, and the cued
 # task's three objects must fit in their cells inside the frame.

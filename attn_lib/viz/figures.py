@@ -42,9 +42,11 @@ __all__ = [
     "spatial_maps_figure", "spatial_maps_widget",
     "SKScaleResponse", "sk_scale_response", "sk_scale_figure", "sk_scale_widget",
     "eca_kernel_figure", "reduction_cost", "reduction_cost_figure",
+    "channel_heatmap_figure", "gate_and_gradcam_figure",
 ]
 
 OPACITIES = (0.0, 0.25, 0.5, 0.75, 1.0)
+CONTOUR = "#00e5ff"  # the object's outline: cyan stands out on the grey image and the heatmap
 ORDERS = ("by index", "sorted")
 
 
@@ -149,9 +151,11 @@ class _SpatialData:
     native: dict[str, tuple[int, int]]  # layer -> (H', W') the module computed
     what: str
     value_range: tuple[float, float]  # of the colour scale
+    masks: Tensor | None = None  # (K, H, W) bool: the object, drawn as a contour
 
 
-def _spatial_data(model: nn.Module, images: Tensor, layers, value_range: tuple[float, float]) -> _SpatialData:
+def _spatial_data(model: nn.Module, images: Tensor, layers, value_range: tuple[float, float],
+                  masks: Tensor | None = None) -> _SpatialData:
     images = as_batch(images)
     gates = collect_attention(model, images)
     available = {layer: v for layer, g in gates.items() if (v := spatial_map(g)) is not None}
@@ -161,7 +165,9 @@ def _spatial_data(model: nn.Module, images: Tensor, layers, value_range: tuple[f
     maps = {layer: F.interpolate(available[layer][0], size=size, mode="bilinear", align_corners=False)[:, 0]
             for layer in chosen}
     native = {layer: tuple(available[layer][0].shape[-2:]) for layer in chosen}
-    return _SpatialData(images, maps, native, available[chosen[0]][1], tuple(value_range))
+    if masks is not None and tuple(masks.shape) != (len(images), *size):
+        raise ValueError(f"masks must be (K, H, W) = {(len(images), *size)}, got {tuple(masks.shape)}")
+    return _SpatialData(images, maps, native, available[chosen[0]][1], tuple(value_range), masks)
 
 
 def _draw_spatial(data: _SpatialData, layers: Sequence[str], opacity: float, with_input: bool = True) -> _Figure:
@@ -181,6 +187,9 @@ def _draw_spatial(data: _SpatialData, layers: Sequence[str], opacity: float, wit
         for ax, layer in zip(axes[r, int(with_input):], layers):
             ax.imshow(grey, cmap="gray", vmin=0, vmax=1)
             ax.imshow(data.maps[layer][r].numpy(), cmap=HEATMAP, norm=norm, alpha=opacity)
+        if data.masks is not None:
+            for ax in axes[r]:
+                ax.contour(data.masks[r].float().numpy(), levels=[0.5], colors=CONTOUR, linewidths=1)
     for ax in axes.flat:
         ax.set_xticks([]), ax.set_yticks([])
     if with_input:
@@ -196,7 +205,7 @@ def _draw_spatial(data: _SpatialData, layers: Sequence[str], opacity: float, wit
 
 def spatial_maps_figure(
     model: nn.Module, images: Tensor, layers: Sequence[str] | None = None, opacity: float = 0.6,
-    value_range: tuple[float, float] = (0.0, 1.0),
+    value_range: tuple[float, float] = (0.0, 1.0), masks: Tensor | None = None,
 ) -> Figure:
     """Each layer's spatial gate over each image: rows images, columns layers.
 
@@ -212,21 +221,23 @@ def spatial_maps_figure(
         value_range: gate values at the two ends of the colour scale. Default (0, 1), the
             whole range of a gate; narrow it (e.g. (0.9, 1)) to see structure in a gate that
             stays near one value (values outside are drawn in the end colours).
+        masks: (K, H, W) bool, the object of each image, drawn as a contour.
     """
-    data = _spatial_data(model, images, layers, value_range)
+    data = _spatial_data(model, images, layers, value_range, masks)
     return _draw_spatial(data, list(data.maps), opacity)
 
 
 def spatial_maps_widget(
     model: nn.Module, images: Tensor, layers: Sequence[str] | None = None,
     opacities: Sequence[float] = OPACITIES, value_range: tuple[float, float] = (0.0, 1.0),
+    masks: Tensor | None = None,
 ) -> widgets.VBox:
     """:func:`spatial_maps_figure` one layer at a time: sliders layer × opacity.
 
     A frame shows each image's map over the grey image (opacity 0: the image alone), without
     the colour input column of the still, which would double the bytes of every frame.
     """
-    data = _spatial_data(model, images, layers, value_range)
+    data = _spatial_data(model, images, layers, value_range, masks)
     frames = [render_frames(lambda a: _draw_spatial(data, [layer], a, with_input=False), opacities)
               for layer in data.maps]
     return frame_slider(frames, ("layer", list(data.maps)), ("opacity", [f"{a:g}" for a in opacities]))
@@ -275,6 +286,7 @@ def sk_scale_response(
     classes: Sequence[str] = CLASSES,
     seeds: Sequence[int] = (0, 1, 2, 3),
     image_size: int = 48,
+    render=render_scale_sweep,
 ) -> SKScaleResponse:
     """Branch weights of every SK layer while only the object's size changes.
 
@@ -288,12 +300,14 @@ def sk_scale_response(
         fractions: K object diameters as fractions of ``image_size``.
         classes: classes of the scenes; seeds: seeds of the scenes (S = len(classes) · len(seeds)).
         image_size: side of the images; the shipped classifiers were trained at 48.
+        render: ``render(class name, fractions, seed, image_size)`` -> ShapesBatch; the
+            scale task's :func:`attn_lib.lab.tasks.scale_sweep` keeps the clutter fixed.
 
     Returns:
         :class:`SKScaleResponse` with ``dilated_weight`` of shape (S, L, K).
     """
     scenes = [(name, seed) for name in classes for seed in seeds]
-    images = torch.stack([render_scale_sweep(name, fractions, seed, image_size).images for name, seed in scenes])
+    images = torch.stack([render(name, fractions, seed, image_size).images for name, seed in scenes])
     s, k = images.shape[:2]
     gates = collect_attention(model, images.flatten(0, 1))
     layers = [layer for layer, g in gates.items() if "branch" in g]
@@ -454,4 +468,88 @@ def reduction_cost_figure(channels: int = 256, size: tuple[int, int] = (14, 14),
         ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle(f"Cost of one module at C = {channels}, H×W = {size[0]}×{size[1]}", fontsize=11)
+    return fig
+
+
+# ---------------------------------------------------------------- 6. channel gates over many images
+
+def channel_heatmap_figure(
+    model: nn.Module, images: Tensor, groups: Tensor, group_names: Sequence[str],
+    layers: Sequence[str] | None = None, by: str = "class",
+) -> Figure:
+    """Mean channel gate per group (rows) and channel (columns), one panel per layer, on [0, 1].
+
+    Two hand-picked images are not a summary: this averages the gates of every image in each
+    group (its class, or on the cued task its cue) and prints each layer's spread ratio
+    (:func:`attn_lib.lab.meaning.gate_spread`): how far the group means lie apart, relative
+    to how much the gates vary within a group. A ratio near 0 means the gate is the same
+    whatever the group; well above 1, the gate tells the groups apart.
+
+    Args:
+        model: a network with channel gates (se, scse, cbam, eca).
+        images: (N, 3, H, W); groups: (N,) int group of each image; group_names: G names.
+        layers: which layers (default: every layer with a channel gate).
+        by: what the groups are, for the axis label ("class", "cue").
+    """
+    from ..lab.meaning import gate_spread
+
+    images = as_batch(images)
+    gates = collect_attention(model, images)
+    available = {layer: g["channel"].flatten(1) for layer, g in gates.items()
+                 if "channel" in g and "combined" not in g}
+    chosen = select_layers(list(available), layers, "a channel gate")
+    groups = torch.as_tensor(groups)
+    if groups.shape != (len(images),) or groups.min() < 0 or groups.max() >= len(group_names):
+        raise ValueError(
+            f"groups must be (N,) = ({len(images)},) ints in [0, {len(group_names)}), "
+            f"got shape {tuple(groups.shape)}")
+    norm = matplotlib.colors.Normalize(0, 1)
+    fig = figure(1.2 + 2.6 * len(chosen), 0.9 + 0.28 * len(group_names))
+    axes = fig.subplots(1, len(chosen), squeeze=False)[0]
+    for ax, layer in zip(axes, chosen):
+        values = available[layer]
+        means = torch.stack([values[groups == g].mean(0) for g in range(len(group_names))])
+        ax.imshow(means.numpy(), cmap=HEATMAP, norm=norm, aspect="auto", interpolation="nearest")
+        ax.set_title(f"{layer}\nspread ratio {gate_spread(values, groups):.2f}", fontsize=8)
+        ax.set_xlabel(f"channel (C = {values.shape[1]})", fontsize=8)
+        ax.set_yticks(range(len(group_names)), group_names if ax is axes[0] else [], fontsize=8)
+    axes[0].set_ylabel(by)
+    fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=HEATMAP), ax=axes, label="mean channel gate",
+                 shrink=0.9)
+    return fig
+
+
+# ---------------------------------------------------------------- 7. a gate beside an attribution
+
+def gate_and_gradcam_figure(
+    model: nn.Module, images: Tensor, masks: Tensor, gate_layer: str, cam_layer: str,
+) -> Figure:
+    """Each image with its object's contour, a spatial gate on [0, 1], and Grad-CAM.
+
+    A gate is what the network multiplied by; Grad-CAM (:func:`attn_lib.lab.attribution.grad_cam`)
+    estimates what the predicted class's score depends on. They answer different questions and
+    need not agree. Grad-CAM has no natural scale: it is shown divided by its maximum.
+    """
+    from ..lab.attribution import grad_cam
+
+    images = as_batch(images)
+    data = _spatial_data(model, images, [gate_layer], (0.0, 1.0), masks)
+    cams = grad_cam(model, images, cam_layer)
+    norm = matplotlib.colors.Normalize(0, 1)
+    fig = figure(7.4, 0.5 + 1.8 * len(images))
+    axes = fig.subplots(len(images), 3, squeeze=False)
+    for r, image in enumerate(images):
+        grey = (image * torch.tensor([0.299, 0.587, 0.114]).view(3, 1, 1)).sum(0).numpy()
+        axes[r, 0].imshow(rgb(image))
+        for ax, field in ((axes[r, 1], data.maps[gate_layer][r]), (axes[r, 2], cams[r])):
+            ax.imshow(grey, cmap="gray", vmin=0, vmax=1)
+            ax.imshow(field.numpy(), cmap=HEATMAP, norm=norm, alpha=0.65)
+        for ax in axes[r]:
+            ax.contour(masks[r].float().numpy(), levels=[0.5], colors=CONTOUR, linewidths=1)
+            ax.set_xticks([]), ax.set_yticks([])
+    axes[0, 0].set_title("input, object outlined", fontsize=8)
+    axes[0, 1].set_title(f"spatial gate\n{gate_layer}", fontsize=8)
+    axes[0, 2].set_title(f"Grad-CAM / its max\n{cam_layer}", fontsize=8)
+    fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=HEATMAP), ax=axes, shrink=0.8,
+                 label="gate (true scale) | Grad-CAM (relative)")
     return fig

@@ -125,7 +125,8 @@ def _eca(c: int):
 
 
 def _cbam(c: int):
-    # timm's MLP has no bias unless asked; the paper's MLP (and attn_lib's) has one.
+    # attn_lib's MLP has biases, as the authors' code (nn.Linear) does; the paper's Eq. 2
+    # writes none, and timm's MLP has none unless asked (mlp_bias=True).
     ref = CbamModule(c, rd_ratio=1 / 16, mlp_bias=True)
     # The CBAM paper's spatial gate is M_s = σ(f^{7×7}([mean; max])), with no batch norm; timm
     # builds its conv as ConvNormAct(2, 1, 7, apply_act=False), which adds a BatchNorm2d(1)

@@ -13,7 +13,7 @@ does not import itself twice.
 
 import importlib
 
-_SUBMODULES = ("ablation", "data", "meaning", "pretrained", "receptive", "records", "stats",
+_SUBMODULES = ("ablation", "attribution", "data", "meaning", "pretrained", "receptive", "records", "stats",
                "tasks", "train")
 
 __all__ = list(_SUBMODULES)

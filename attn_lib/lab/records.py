@@ -93,4 +93,7 @@ def lab_table(dataset: str, runs_dir: Path = RUNS_DIR, baseline: str = "none") -
         if len(drops) >= 2:
             row["ablation_drop"] = mean_ci(drops)
         rows.append(row)
-    return rows
+    from .train import LAB_ATTENTIONS, LAB_CONTROLS
+
+    order = {a: i for i, a in enumerate(LAB_ATTENTIONS + LAB_CONTROLS)}
+    return sorted(rows, key=lambda row: order.get(row["attention"], len(order)))

@@ -103,7 +103,8 @@ def scale_sweep(label: int | str, fractions, seed: int = 0, image_size: int = 48
             raise ValueError(f"unknown class {label!r}; expected one of {', '.join(CLASSES)}")
         label = CLASSES.index(label)
     fr = [float(f) for f in fractions]
-    if not fr or not all(SCALE_SIZES[0] <= f <= SCALE_SIZES[1] for f in fr):
+    lo, hi = SCALE_SIZES[0] - 1e-6, SCALE_SIZES[1] + 1e-6  # float32 endpoints round
+    if not fr or not all(lo <= f <= hi for f in fr):
         raise ValueError(
             f"fractions must be non-empty and within the scale task's training range "
             f"{SCALE_SIZES}, got {fr}"

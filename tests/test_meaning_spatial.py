@@ -1,14 +1,15 @@
 """What the trained spatial gates mean is measured, not assumed.
 
 A map drawn over an image invites the story "the network looks at the object". Here, for every
-shipped model with a spatial gate, :func:`attn_lib.lab.meaning.mask_contrast` measures the mean
+first shipped model (shapes task, 48 px; the chapters now report the lab's models) with a
+spatial gate, :func:`attn_lib.lab.meaning.mask_contrast` measures the mean
 gate *inside* the object against *outside* it on 200 scenes from seed 30_000, which no training
 run used (training draws from 10_000 + seed, validation from 20_000). The object mask is brought
 to each map's own resolution by area interpolation (the map itself is never resized): a cell at
 least half covered by the object is inside, a cell with no object pixel is outside, cells on the
 boundary are left out. The whole table is printed first (``pytest -s`` shows it); then only the
-claims the book makes are asserted, with margins well inside what was measured (the CBAM and
-BAM chapters measure 500 scenes of the same seed and find the same signs):
+claims the book once made about them are asserted, with margins well inside what was measured (the CBAM and
+BAM chapters once measured 500 scenes of the same seed and find the same signs):
 
 - classifier-sse, classifier-scse (chapter "Spatial SE and scSE"): from the second stage on
   (stages.1-3, maps 24×24 to 6×6) the gate is higher inside, inside − outside ≥ 0.25 and

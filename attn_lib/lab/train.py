@@ -56,8 +56,7 @@ LAB_SEEDS = (0, 1, 2, 3, 4)
 LAB_DATA_SEED = 10_000
 # The lab's seed-0 models that the book's pages load, shipped in weights/ beside the first ones.
 LAB_SHIPPED = (
-    "cued-classifier-none-seed0", "cued-classifier-se-seed0", "cued-classifier-eca-seed0",
-    "cued-classifier-cbam-seed0", "spotlight-classifier-none-seed0",
+    "cued-classifier-se-seed0", "cued-classifier-eca-seed0", "cued-classifier-cbam-seed0",
     "spotlight-classifier-sse-seed0", "spotlight-classifier-scse-seed0",
     "spotlight-classifier-cbam-seed0", "spotlight-classifier-bam-seed0",
     "scale-classifier-sk-seed0",

@@ -37,6 +37,17 @@ class Mechanism:
     placement: str = "block"
 
 
+# sSE and scSE come from one paper.
+_ROY_2018 = (
+    "Concurrent Spatial and Channel 'Squeeze & Excitation' in Fully "
+    "Convolutional Networks",
+    "Roy, Navab, Wachinger",
+    "MICCAI",
+    2018,
+    "roy2018concurrent",
+    "https://arxiv.org/abs/1803.02579",
+)
+
 MECHANISMS: dict[str, Mechanism] = {
     m.name: m
     for m in (
@@ -53,24 +64,12 @@ MECHANISMS: dict[str, Mechanism] = {
         Mechanism(
             "sse",
             SpatialSqueezeExcitation,
-            "Concurrent Spatial and Channel 'Squeeze & Excitation' in Fully "
-            "Convolutional Networks",
-            "Roy, Navab, Wachinger",
-            "MICCAI",
-            2018,
-            "roy2018concurrent",
-            "https://arxiv.org/abs/1803.02579",
+            *_ROY_2018,
         ),
         Mechanism(
             "scse",
             SCSE,
-            "Concurrent Spatial and Channel 'Squeeze & Excitation' in Fully "
-            "Convolutional Networks",
-            "Roy, Navab, Wachinger",
-            "MICCAI",
-            2018,
-            "roy2018concurrent",
-            "https://arxiv.org/abs/1803.02579",
+            *_ROY_2018,
         ),
         Mechanism(
             "cbam",

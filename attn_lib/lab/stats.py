@@ -31,7 +31,11 @@ class Interval:
         return self.low > 0 or self.high < 0
 
     def __str__(self) -> str:
-        return f"{self.mean:+.3f} [{self.low:+.3f}, {self.high:+.3f}]"
+        def signed(v: float) -> str:
+            text = f"{v:+.3f}"
+            return "+0.000" if text == "-0.000" else text  # a rounded zero has no sign
+
+        return f"{signed(self.mean)} [{signed(self.low)}, {signed(self.high)}]"
 
 
 def _check(scores: Sequence[float], what: str) -> list[float]:

@@ -1,19 +1,5 @@
-"""Figures and slider widgets that show what each attention module computed.
-
-Every figure is a *still* (``*_figure``, a matplotlib Figure that teaches on its own, for the
-readers who scroll past); the channel, spatial and SK figures also come as a *widget*
-(``*_widget``) whose frames are drawn by the same code as the still, one state per frame. A widget never calls back into Python: its frames
-are rendered to PNG once, when the cell runs, and a slider picks the visible one through
-``ipywidgets.jslink``, a link the browser executes. So the widget works the same in Jupyter,
-in Colab (ipywidgets 7.7) and on the static website, where there is no kernel at all.
-
-    model = attn_lib.lab.pretrained.load("classifier-cbam")
-    x = attn_lib.lab.data.make_shapes(2, 48, seed=1).images         # (2, 3, 48, 48)
-    spatial_maps_figure(model, x)                               # still: every layer at once
-    spatial_maps_widget(model, x)                               # sliders: layer × opacity
-
-Gates come from :func:`collect_attention`, one forward pass with the model in eval mode.
-"""
+"""The book's figures: each a still (``*_figure``) and, where it has a state to vary, a
+kernel-free widget (``*_widget``) drawn by the same code; see :mod:`attn_lib.viz`."""
 
 from __future__ import annotations
 

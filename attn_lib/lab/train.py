@@ -27,6 +27,7 @@ import platform
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -49,8 +50,10 @@ __all__ = [
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 RUNS_DIR = Path(__file__).parent / "runs"
-# The lab's classifiers: the seven mechanisms of the notes, no attention, and two controls.
-LAB_ATTENTIONS = ("none", "se", "sse", "scse", "cbam", "bam", "sk", "eca")
+CLASSIFIER_ATTENTIONS = ("none", "se", "sse", "scse", "cbam", "bam", "sk", "eca")
+UNET_ATTENTIONS = ("none", "scse")
+# The lab's classifiers: the seven mechanisms of the notes and no attention, and two controls.
+LAB_ATTENTIONS = CLASSIFIER_ATTENTIONS
 LAB_CONTROLS = ("none-wide", "sk-fixed")
 LAB_SEEDS = (0, 1, 2, 3, 4)
 LAB_DATA_SEED = 10_000
@@ -62,8 +65,6 @@ LAB_SHIPPED = (
     "scale-classifier-sk-seed0",
 )
 VAL_SEED = 20_000
-CLASSIFIER_ATTENTIONS = ("none", "se", "sse", "scse", "cbam", "bam", "sk", "eca")
-UNET_ATTENTIONS = ("none", "scse")
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,7 @@ def _parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+@lru_cache(maxsize=None)
 def _wide_width() -> int:
     """Width of the no-attention control: the first whose parameter count reaches the largest
     attention model's (SK's) at width 16."""

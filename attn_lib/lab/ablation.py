@@ -28,6 +28,7 @@ from ..bam import BAM
 from ..cbam import CBAM, ChannelAttention, SpatialAttention
 from ..scse import SCSE
 from ..sk import SelectiveKernel
+from ..viz.gates import collect_attention
 
 __all__ = ["mean_gates", "fixed_gates"]
 
@@ -35,8 +36,6 @@ __all__ = ["mean_gates", "fixed_gates"]
 @torch.no_grad()
 def mean_gates(model: nn.Module, images: Tensor, chunk: int = 250) -> dict[str, dict[str, Tensor]]:
     """{module name: {gate kind: mean over ``images`` (batch dimension kept, size 1)}}."""
-    from ..viz.gates import collect_attention
-
     sums: dict[str, dict[str, Tensor]] = {}
     for i in range(0, len(images), chunk):
         for name, gates in collect_attention(model, images[i:i + chunk]).items():

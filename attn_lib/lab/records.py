@@ -6,7 +6,7 @@ import json
 import statistics
 from pathlib import Path
 
-from .train import CLASSIFIER_ATTENTIONS, UNET_ATTENTIONS, WEIGHTS_DIR
+from .train import CLASSIFIER_ATTENTIONS, LAB_ATTENTIONS, LAB_CONTROLS, UNET_ATTENTIONS, WEIGHTS_DIR
 
 __all__ = ["RUNS_DIR", "lab_records", "lab_table", "seed_results"]
 
@@ -93,7 +93,5 @@ def lab_table(dataset: str, runs_dir: Path = RUNS_DIR, baseline: str = "none") -
         if len(drops) >= 2:
             row["ablation_drop"] = mean_ci(drops)
         rows.append(row)
-    from .train import LAB_ATTENTIONS, LAB_CONTROLS
-
     order = {a: i for i, a in enumerate(LAB_ATTENTIONS + LAB_CONTROLS)}
     return sorted(rows, key=lambda row: order.get(row["attention"], len(order)))

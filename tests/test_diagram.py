@@ -63,3 +63,4 @@ def test_diagram_keeps_the_module_mode_and_rejects_other_modules():
 def test_diagram_renders_to_svg():
     svg = diagram(build("cbam", 32)).pipe(format="svg").decode()
     assert svg.lstrip().startswith("<?xml") and "spatial_attention.conv" in svg
+    assert 'fill="white"' in svg.split("<g id=\"node", 1)[0]  # a solid background, for dark pages

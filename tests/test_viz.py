@@ -1,7 +1,10 @@
 """Figures and widgets: gates collected per layer, frames distinct and small, sliders linked in
 the browser (so the widget works without a kernel), and the state that a saved page needs."""
 
+import io
+
 import ipywidgets as widgets
+import PIL.Image
 import pytest
 import torch
 from ipywidgets import embed
@@ -141,6 +144,18 @@ def test_stills_render_and_show_themselves(images):
     for fig in figures:
         assert isinstance(fig, Figure)
         assert fig._repr_png_().startswith(b"\x89PNG")  # how IPython displays it, pyplot or not
+
+
+def test_every_png_is_opaque_white_behind_the_axes_even_from_a_transparent_figure():
+    """Readable in the site's dark theme: no figure's background may be transparent."""
+    fig = viz.figure(2, 1)
+    fig.subplots().plot([0, 1])
+    transparent = Figure(figsize=(2, 1), facecolor="none")
+    transparent.subplots().plot([0, 1])
+    for png in (fig._repr_png_(), viz.figure_png(transparent, colors=None)):
+        image = PIL.Image.open(io.BytesIO(png)).convert("RGBA")
+        assert min(image.getpixel((0, 0))) >= 250  # white, up to the palette's rounding
+        assert image.getextrema()[3] == (255, 255)  # no pixel is even partly transparent
 
 
 def test_figures_reject_models_and_options_they_cannot_show(images):

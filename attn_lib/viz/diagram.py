@@ -72,7 +72,9 @@ def diagram(
     gate_nodes = set(gates.values())
 
     dot = graphviz.Digraph(type(module).__name__, graph_attr={
-        "rankdir": rankdir, "nodesep": "0.25", "ranksep": "0.3", "fontname": "Helvetica",
+        # A solid background, as for the matplotlib figures: readable in the dark theme.
+        "bgcolor": "white", "rankdir": rankdir, "nodesep": "0.25", "ranksep": "0.3",
+        "fontname": "Helvetica",
         "label": f"{type(module).__name__}: forward_with_attention", "labelloc": "t", "fontsize": "14",
     }, node_attr={"shape": "box", "style": "rounded,filled", "fontname": "Helvetica", "fontsize": "11",
                   "margin": "0.1,0.04", "height": "0.3"}, edge_attr={"arrowsize": "0.6", "color": "#555555"})

@@ -13,13 +13,16 @@ import ipywidgets as widgets
 import PIL.Image
 from matplotlib.figure import Figure
 
-__all__ = ["FRAME_DPI", "STILL_DPI", "HEATMAP", "figure", "figure_png", "frame_slider", "render_frames"]
+__all__ = ["FACE_COLOR", "FRAME_DPI", "STILL_DPI", "HEATMAP", "figure", "figure_png", "frame_slider", "render_frames"]
 
 FRAME_DPI = 80  # widget frames: ~15-25 kB each, so a widget of 20 frames stays under 400 kB
 STILL_DPI = 100  # stills are shown once, so they can afford more pixels
 OPACITIES = (0.0, 0.25, 0.5, 0.75, 1.0)
 ORDERS = ("by index", "sorted")
 HEATMAP = "inferno"
+# Every figure is painted on this face, never on a transparent one: the book's dark theme
+# would otherwise show dark labels on a dark page.
+FACE_COLOR = "white"
 
 
 class _Figure(Figure):
@@ -34,9 +37,10 @@ class _Figure(Figure):
 def figure(width: float, height: float) -> Figure:
     """An empty Figure (inches) that a notebook shows as a compact PNG, with or without pyplot.
 
-    The book's own figures start here, so every still looks and weighs the same.
+    The book's own figures start here, so every still looks and weighs the same, on a
+    solid white face that stays readable in the site's dark theme.
     """
-    return _Figure(figsize=(width, height), layout="constrained")
+    return _Figure(figsize=(width, height), layout="constrained", facecolor=FACE_COLOR)
 
 
 def figure_png(fig: Figure, dpi: float = FRAME_DPI, colors: int | None = 256) -> bytes:

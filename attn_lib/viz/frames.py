@@ -48,10 +48,12 @@ def figure_png(fig: Figure, dpi: float = FRAME_DPI, colors: int | None = 256) ->
 
     With ``colors``, the image is reduced to an adaptive palette of that many colours,
     without dithering: a third of the bytes of full colour, so that a widget's frames fit
-    in a page; None keeps every colour.
+    in a page; None keeps every colour. Either way the PNG is opaque, on
+    :data:`FACE_COLOR` whatever the figure's own face, so that no frame turns transparent
+    in the site's dark theme.
     """
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
+    fig.savefig(buffer, format="png", dpi=dpi, facecolor=FACE_COLOR, transparent=False)
     if colors is None:
         return buffer.getvalue()
     # Fast octree keeps the smooth colour maps smoother than median cut, at a tenth of the time.

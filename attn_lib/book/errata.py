@@ -129,12 +129,18 @@ class MarkdownTable(str):
         return str(self)
 
 
+# How the appendix's table names each mechanism: the reader's names, not the registry's keys.
+_LABELS = {"general": "all", "se": "cSE", "sse": "sSE", "scse": "scSE", "cbam": "CBAM",
+           "bam": "BAM", "sk": "SK", "eca": "ECA"}
+
+
 def errata_table(mechanism: str | None = None) -> MarkdownTable:
     """A Markdown table of the entries (all of them, or one mechanism's); a notebook renders it."""
     rows = ERRATA if mechanism is None else errata_for(mechanism)
     lines = ["| | The notes | The paper | Why it matters |", "|---|---|---|---|"]
     for e in rows:
+        label = _LABELS.get(e.mechanism, e.mechanism) if mechanism is None else e.mechanism
         # A bare "|" (as in ψ's |t|_odd) would end the cell.
-        cells = [c.replace("|", "\\|") for c in (e.mechanism, e.notes, e.paper, e.why)]
+        cells = [c.replace("|", "\\|") for c in (label, e.notes, e.paper, e.why)]
         lines.append("| " + " | ".join(cells) + " |")
     return MarkdownTable("\n".join(lines))

@@ -9,6 +9,7 @@ import torch
 import attn_lib
 from attn_lib.lab import stats
 from attn_lib.lab.ablation import fixed_gates, mean_gates
+from attn_lib.lab.records import lab_records
 from attn_lib.lab.data import CLASSES
 from attn_lib.lab.tasks import (
     CUE_COLOURS, MIN_IMAGE_SIZE, SCALE_CLEAR, SCALE_SIZES, TASKS, make_task, scale_sweep,
@@ -22,12 +23,12 @@ from attn_lib.lab.train import (
 
 @pytest.mark.parametrize("task", TASKS)
 def test_every_task_is_deterministic_balanced_and_in_range(task):
-    a, b = make_task(task, 60, 48, seed=3), make_task(task, 60, 48, seed=3)
+    a, b = make_task(task, 60, 64, seed=3), make_task(task, 60, 64, seed=3)
     assert torch.equal(a.images, b.images) and torch.equal(a.labels, b.labels)
-    assert a.images.shape == (60, 3, 48, 48) and 0 <= a.images.min() and a.images.max() <= 1
+    assert a.images.shape == (60, 3, 64, 64) and 0 <= a.images.min() and a.images.max() <= 1
     assert a.labels.bincount(minlength=len(CLASSES)).min() >= 6
     assert a.masks.flatten(1).any(1).all(), "every image shows the object its label names"
-    assert not torch.equal(a.images, make_task(task, 60, 48, seed=4).images)
+    assert not torch.equal(a.images, make_task(task, 60, 64, seed=4).images)
 
 
 def test_cued_task_labels_the_shape_whose_colour_the_frame_gives():
@@ -99,8 +100,11 @@ def test_every_seed_trains_on_the_same_data():
 
 
 def test_the_protocol_covers_the_seven_mechanisms_none_and_controls_over_five_seeds():
-    names = {(r.dataset, r.attention, r.seed) for r in lab_recipes()}
+    names = {(r.dataset, r.attention, r.seed) for r in lab_recipes() if r.task == "classifier"}
     assert len(names) == 3 * 9 * 5 + 5  # sk-fixed on the scale task only
+    unets = {(r.dataset, r.attention, r.seed) for r in lab_recipes() if r.task == "unet"}
+    assert unets == {("spotlight", a, s) for a in ("none", "se", "sse", "scse", "none-wide")
+                     for s in range(5)}
     assert set(LAB_ATTENTIONS) == {"none", *attn_lib.MECHANISMS}
     assert set(LAB_CONTROLS) == {"none-wide", "sk-fixed"}
 
@@ -112,6 +116,9 @@ def test_controls_match_what_they_control_for():
     fixed = build_model(lab_recipe("cued", "sk-fixed"))
     assert not attn_lib.attention_modules(fixed)[0][1].attention(torch.randn(2, 16, 8, 8))
     assert count("sk-fixed") < count("sk"), "the fixed mix has the branches and not the selection"
+    unet = lambda a: sum(p.numel() for p in build_model(  # noqa: E731
+        lab_recipe("spotlight", a, model="unet")).parameters())
+    assert unet("none-wide") >= max(unet(a) for a in ("none", "se", "sse", "scse"))
 
 
 def test_a_lab_run_writes_its_recipe_scores_and_gate_ablation(tmp_path):
@@ -126,11 +133,25 @@ def test_a_lab_run_writes_its_recipe_scores_and_gate_ablation(tmp_path):
     assert not list(tmp_path.glob("*.safetensors"))
 
 
+def test_a_lab_unet_run_is_scored_by_dice_with_its_gate_ablation(tmp_path):
+    recipe = dataclasses.replace(lab_recipe("spotlight", "scse", seed=2, model="unet"),
+                                 train_size=64, val_size=16, epochs=1)
+    _, record = train(recipe, tmp_path / "spotlight", progress=False, save_weights=False)
+    assert record["name"] == "spotlight-unet-scse-seed2" and record["metric"] == "dice"
+    assert 0 <= record["val_score_mean_gates"] <= 1
+    assert "--model unet" in record["command"]
+    found = lab_records("spotlight", tmp_path, model="unet")
+    assert list(found) == ["scse"] and lab_records("spotlight", tmp_path) == {}
+
+
 @pytest.mark.parametrize("argv, message", [
     (["lab", "--dataset", "faces", "--attention", "se"], "--dataset must be one of shapes, cued"),
-    (["lab", "--dataset", "cued", "--attention", "vit"], "--attention for lab must be one of none, se"),
+    (["lab", "--dataset", "cued", "--attention", "vit"], "--attention for lab --model classifier must be one of none, se"),
     (["lab", "--dataset", "cued", "--seed", "-1"], "--seed must be non-negative"),
     (["sweep", "--datasets", "faces"], "--datasets must be among shapes, cued"),
+    (["lab", "--dataset", "cued", "--model", "unet"], "--model unet trains on spotlight only"),
+    (["lab", "--dataset", "spotlight", "--model", "unet", "--attention", "cbam"],
+     "--attention for lab --model unet must be one of none, se, sse, scse, none-wide"),
     (["sweep", "--jobs", "0"], "--jobs must be a positive integer"),
 ])
 def test_bad_lab_arguments_exit_with_a_clear_message(argv, message, capsys):

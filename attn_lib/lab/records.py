@@ -46,22 +46,28 @@ def seed_results(seeds: tuple[int, ...] = (0, 1, 2), runs_dir: Path = RUNS_DIR,
     return out
 
 
-def lab_records(dataset: str, runs_dir: Path = RUNS_DIR) -> dict[str, list[dict]]:
-    """{attention: [record of each seed, in seed order]} of the lab's runs on ``dataset``."""
+def lab_records(dataset: str, runs_dir: Path = RUNS_DIR, model: str = "classifier") -> dict[str, list[dict]]:
+    """{attention: [record of each seed, in seed order]} of the lab's ``model`` runs
+    ("classifier" or "unet") on ``dataset``."""
+    if model not in ("classifier", "unet"):
+        raise ValueError(f"model must be 'classifier' or 'unet'; got {model!r}")
     folder = Path(runs_dir) / dataset
     if not folder.is_dir():
         raise ValueError(f"no lab runs for dataset {dataset!r} in {runs_dir}")
     out: dict[str, list[dict]] = {}
     for path in sorted(folder.glob("*.json")):
         record = json.loads(path.read_text())
-        out.setdefault(record["recipe"]["attention"], []).append(record)
+        if record["recipe"]["task"] == model:
+            out.setdefault(record["recipe"]["attention"], []).append(record)
     for records in out.values():
         records.sort(key=lambda r: r["recipe"]["seed"])
     return out
 
 
-def lab_table(dataset: str, runs_dir: Path = RUNS_DIR, baseline: str = "none") -> list[dict]:
-    """Each attention's validation score over seeds against ``baseline``, as the book reports it.
+def lab_table(dataset: str, runs_dir: Path = RUNS_DIR, baseline: str = "none",
+              model: str = "classifier") -> list[dict]:
+    """Each attention's validation score over seeds against ``baseline``, as the book reports it
+    (accuracy for classifiers, mean foreground Dice for U-Nets: ``model``).
 
     One row per attention (controls included): ``n``, ``mean`` with its 95 % t-interval,
     ``difference`` to the baseline with Welch's 95 % interval and its ``verdict`` ("gain",
@@ -71,7 +77,7 @@ def lab_table(dataset: str, runs_dir: Path = RUNS_DIR, baseline: str = "none") -
     """
     from .stats import mean_ci, verdict, welch_difference
 
-    records = lab_records(dataset, runs_dir)
+    records = lab_records(dataset, runs_dir, model)
     if baseline not in records or len(records[baseline]) < 2:
         raise ValueError(f"lab_table: {dataset!r} needs at least 2 seeds of {baseline!r}")
     base = [r["val_score"] for r in records[baseline]]

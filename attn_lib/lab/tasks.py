@@ -15,10 +15,12 @@ object the label names, its size and centre (and, on the cued task, the cue).
   clutter; name its shape, or segment it. The object's pixels are a few percent of the image,
   so global average pooling drowns them in clutter unless something weights *where* to pool.
   The mask is known, so a spatial gate's inside/outside contrast can be measured.
-- ``"scale"`` (selective kernels): one shape whose size spans 15-70 % of the side, centred,
-  with the clutter kept outside a fixed disk: the clutter does not change with the object's
-  size, so a sweep over sizes (:func:`scale_sweep`) changes the size alone and stays inside
-  the training distribution.
+- ``"scale"`` (selective kernels): one shape whose size spans 10-74 % of the side (a factor
+  of 7), centred, under pixel noise, with the clutter kept outside a fixed disk. Which kernel
+  serves best depends on the size: a small object needs fine detail that a wide kernel blurs,
+  a large one gains from averaging the noise over a wide kernel. The clutter does not change
+  with the object's size, so a sweep over sizes (:func:`scale_sweep`) changes the size alone
+  and stays inside the training distribution.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ TASK_PURPOSE = {
     "shapes": "general: one shape in clutter",
     "cued": "channel attention: a frame's colour says which of three shapes to name",
     "spotlight": "spatial attention: a small shape in heavy clutter",
-    "scale": "selective kernels: object sizes from 15 % to 70 % of the image, clutter fixed",
+    "scale": "selective kernels: object sizes from 10 % to 74 % of the image under noise, clutter fixed",
 }
 # The mechanisms each task is designed for (with no attention and the controls): the sweep
 # trains these first, over every seed, then every other mechanism on every task.
@@ -51,12 +53,13 @@ TASK_MECHANISMS = {
 }
 # Smallest side each task can be drawn at: its smallest object must keep 6 px, and the cued
 # task's three objects must fit in their cells inside the frame.
-MIN_IMAGE_SIZE = {"shapes": 24, "cued": 32, "spotlight": 24, "scale": 40}
+MIN_IMAGE_SIZE = {"shapes": 24, "cued": 32, "spotlight": 24, "scale": 60}
 CUE_COLOURS = ("red", "green", "blue")
 SPOTLIGHT_SIZES = (0.25, 0.35)
 SPOTLIGHT_CLUTTER = 1.5
-SCALE_SIZES = (0.15, 0.7)
-SCALE_CLEAR = 0.37  # radius of the clutter-free disk around the centre, fraction of the side
+SCALE_SIZES = (0.1, 0.74)
+SCALE_CLEAR = 0.38  # radius of the clutter-free disk around the centre, fraction of the side
+SCALE_NOISE = 0.08  # standard deviation of the pixel noise (the other tasks: 0.03)
 _FRAME = 3 / 48  # frame width as a fraction of the side: 3 px at 48 px
 
 
@@ -90,7 +93,7 @@ def make_task(task: str, n: int, image_size: int = 48, seed: int = 0) -> ShapesB
     return _cued(n, image_size, seed)
 
 
-def scale_sweep(label: int | str, fractions, seed: int = 0, image_size: int = 48) -> ShapesBatch:
+def scale_sweep(label: int | str, fractions, seed: int = 0, image_size: int = 64) -> ShapesBatch:
     """One scene of the scale task redrawn at each object diameter in ``fractions``.
 
     Class, colour, texture, rotation and every pixel of clutter stay the same: the clutter
@@ -120,6 +123,7 @@ def scale_sweep(label: int | str, fractions, seed: int = 0, image_size: int = 48
 
 def _scale_params(labels: Tensor, s: int, gen: torch.Generator) -> dict:
     p = _sample(labels, s, gen, SCALE_SIZES, 1.0, True)
+    p["noise"] = p["noise"] * (SCALE_NOISE / 0.03)  # _sample draws it at 0.03
     n = labels.shape[0]
     # Centred, with a small jitter that keeps the largest object inside the clear disk.
     jitter = (torch.rand(n, 2, generator=gen) - 0.5) * 0.04 * s

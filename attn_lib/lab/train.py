@@ -44,7 +44,7 @@ from .tasks import TASK_MECHANISMS, TASKS, make_task
 
 __all__ = [
     "Recipe", "CLASSIFIER_ATTENTIONS", "UNET_ATTENTIONS", "LAB_ATTENTIONS", "LAB_CONTROLS", "LAB_SEEDS",
-    "LAB_SHIPPED",
+    "LAB_SHIPPED", "LAB_UNET_ATTENTIONS", "LAB_UNET_TASKS",
     "build_model", "datasets", "lab_recipe", "lab_recipes", "sweep", "train", "main",
 ]
 
@@ -55,6 +55,10 @@ UNET_ATTENTIONS = ("none", "scse")
 # The lab's classifiers: the seven mechanisms of the notes and no attention, and two controls.
 LAB_ATTENTIONS = CLASSIFIER_ATTENTIONS
 LAB_CONTROLS = ("none-wide", "sk-fixed")
+# The lab's U-Nets, on the spotlight task: Roy et al.'s three SE variants and no attention
+# (with the wider no-attention control).
+LAB_UNET_ATTENTIONS = ("none", "se", "sse", "scse")
+LAB_UNET_TASKS = ("spotlight",)
 LAB_SEEDS = (0, 1, 2, 3, 4)
 LAB_DATA_SEED = 10_000
 # The lab's seed-0 models that the book's pages load, shipped in weights/ beside the first ones.
@@ -122,13 +126,24 @@ class FixedMixSK(SelectiveKernel):
         return v, {}
 
 
-def lab_recipe(dataset: str, attention: str, seed: int = 0) -> Recipe:
-    """The lab's recipe: a ResNet-10 of width 16 with a strided stem, 64-px images, 3000
-    training images for 6 epochs, reduction r = 4 (at widths 16-128, r = 16 would leave 1-8
-    hidden units)."""
-    _check_choice("dataset", dataset, TASKS)
-    _check_choice("attention", attention, LAB_ATTENTIONS + LAB_CONTROLS)
+def lab_recipe(dataset: str, attention: str, seed: int = 0, model: str = "classifier") -> Recipe:
+    """The lab's recipe for ``model`` ("classifier" or "unet") on ``dataset``.
+
+    Classifier: a ResNet-10 of width 16 with a strided stem, 64-px images, 3000 training
+    images for 6 epochs. U-Net (spotlight only): depth 3, width 12, 64-px images, 1500
+    training images for 6 epochs, batch 32. Reduction r = 4 for every mechanism that has one
+    (at widths 12-128, r = 16 would leave 1-8 hidden units).
+    """
+    _check_choice("model", model, ("classifier", "unet"))
+    _check_choice("dataset", dataset, TASKS if model == "classifier" else LAB_UNET_TASKS)
+    names = LAB_ATTENTIONS + LAB_CONTROLS if model == "classifier" else LAB_UNET_ATTENTIONS + ("none-wide",)
+    _check_choice("attention", attention, names)
     kwargs = {"reduction": 4} if attention in ("se", "scse", "cbam", "bam") else {}
+    if model == "unet":
+        width = _wide_width("unet") if attention == "none-wide" else 12
+        return Recipe("unet", attention, seed, image_size=64, train_size=1500, epochs=6,
+                      batch_size=32, width=width, attention_kwargs=kwargs, dataset=dataset,
+                      data_seed=LAB_DATA_SEED)
     width = _wide_width() if attention == "none-wide" else 16
     return Recipe("classifier", attention, seed, image_size=64, train_size=3000, epochs=6,
                   width=width, attention_kwargs=kwargs, dataset=dataset,
@@ -140,9 +155,16 @@ def _parameters(model: nn.Module) -> int:
 
 
 @lru_cache(maxsize=None)
-def _wide_width() -> int:
+def _wide_width(model: str = "classifier") -> int:
     """Width of the no-attention control: the first whose parameter count reaches the largest
-    attention model's (SK's) at width 16."""
+    attention model's at the lab's width (SK's for the classifier, scSE's for the U-Net)."""
+    if model == "unet":
+        target = max(_parameters(build_model(lab_recipe("spotlight", a, model="unet")))
+                     for a in LAB_UNET_ATTENTIONS)
+        width = 12
+        while _parameters(UNet(3, 2, width=width, depth=3)) < target:
+            width += 1
+        return width
     target = max(_parameters(build_model(lab_recipe("shapes", a))) for a in LAB_ATTENTIONS)
     width = 16
     while _parameters(ResNet(BasicBlock, (1, 1, 1, 1), len(CLASSES), None, stem="small",
@@ -154,7 +176,7 @@ def _wide_width() -> int:
 def build_model(recipe: Recipe) -> nn.Module:
     """The untrained network a recipe describes."""
     if recipe.task == "unet":
-        attention = None if recipe.attention == "none" else recipe.attention
+        attention = None if recipe.attention in ("none", "none-wide") else recipe.attention
         return UNet(3, 2, width=recipe.width, depth=3, attention=attention,
                     attention_kwargs=recipe.attention_kwargs)
     attention = {"none": None, "none-wide": None, "sk-fixed": "sk"}.get(recipe.attention, recipe.attention)
@@ -286,7 +308,7 @@ def datasets(recipe: Recipe):
 
 def _ablation(recipe: Recipe, model: nn.Module, val_set) -> dict:
     """The validation score with every gate fixed at its validation mean (lab recipes only)."""
-    if recipe.data_seed is None or recipe.task != "classifier":
+    if recipe.data_seed is None:
         return {}
     from .._base import attention_modules
     from .ablation import fixed_gates, mean_gates
@@ -304,9 +326,12 @@ def lab_recipes(datasets_=TASKS[1:], seeds=LAB_SEEDS) -> list[Recipe]:
     # The fixed mix controls SK's selection, which the scale task is for.
     recipes = [lab_recipe(d, a, s) for s in seeds for d in datasets_ for a in LAB_ATTENTIONS + LAB_CONTROLS
                if a != "sk-fixed" or d == "scale"]
+    recipes += [lab_recipe(d, a, s, model="unet") for s in seeds for d in datasets_
+                if d in LAB_UNET_TASKS for a in LAB_UNET_ATTENTIONS + ("none-wide",)]
     # First what each task is designed for, with its baselines, over every seed; then the rest.
     def designed(r: Recipe) -> bool:
-        return r.attention in ("none", "none-wide", "sk-fixed", *TASK_MECHANISMS[r.dataset])
+        return r.task == "classifier" and r.attention in (
+            "none", "none-wide", "sk-fixed", *TASK_MECHANISMS[r.dataset])
 
     return sorted(recipes, key=lambda r: not designed(r))  # stable: seed order kept
 
@@ -334,7 +359,8 @@ def sweep(datasets_=TASKS[1:], seeds=LAB_SEEDS, jobs: int = 1, force: bool = Fal
 def _command(recipe: Recipe) -> str:
     """The command line that reproduces ``recipe``."""
     if recipe.data_seed is not None:
-        return (f"python -m attn_lib.lab.train lab --dataset {recipe.dataset} "
+        unet = " --model unet" if recipe.task == "unet" else ""
+        return (f"python -m attn_lib.lab.train lab --dataset {recipe.dataset}{unet} "
                 f"--attention {recipe.attention} --seed {recipe.seed}")
     command = f"python -m attn_lib.lab.train {recipe.task} --attention {recipe.attention} --seed {recipe.seed}"
     if recipe.epochs != default_recipe(recipe.task, recipe.attention, recipe.seed).epochs:
@@ -348,6 +374,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="what to train: a shipped model of the first chapters, all of them, one lab "
                         "recipe, or the lab's whole protocol")
     p.add_argument("--dataset", default=None, help=f"lab task, one of {', '.join(TASKS)}")
+    p.add_argument("--model", choices=("classifier", "unet"), default="classifier",
+                   help=f"lab: the network (unet: on {', '.join(LAB_UNET_TASKS)} only)")
     p.add_argument("--datasets", nargs="+", default=None, help="sweep: lab tasks (default: all but shapes)")
     p.add_argument("--seeds", nargs="+", type=int, default=None, help="sweep: seeds (default 0-4)")
     p.add_argument("--jobs", type=int, default=1, help="sweep: parallel processes, one thread each")
@@ -380,13 +408,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.task == "lab":
         if args.dataset not in TASKS:
             parser.error(f"--dataset must be one of {', '.join(TASKS)}; got {args.dataset!r}")
-        names = LAB_ATTENTIONS + LAB_CONTROLS
+        if args.model == "unet" and args.dataset not in LAB_UNET_TASKS:
+            parser.error(f"--model unet trains on {', '.join(LAB_UNET_TASKS)} only; got {args.dataset!r}")
+        names = (LAB_ATTENTIONS + LAB_CONTROLS if args.model == "classifier"
+                 else LAB_UNET_ATTENTIONS + ("none-wide",))
         if args.attention not in names:
-            parser.error(f"--attention for lab must be one of {', '.join(names)}; got {args.attention!r}")
+            parser.error(f"--attention for lab --model {args.model} must be one of {', '.join(names)}; "
+                         f"got {args.attention!r}")
         if args.seed < 0:
             parser.error(f"--seed must be non-negative; got {args.seed}")
         out = args.out if args.out != WEIGHTS_DIR else RUNS_DIR / args.dataset
-        train(lab_recipe(args.dataset, args.attention, args.seed), out, progress=not args.quiet,
+        train(lab_recipe(args.dataset, args.attention, args.seed, args.model), out, progress=not args.quiet,
               save_weights=not args.no_weights)
         return 0
     if args.task == "all":

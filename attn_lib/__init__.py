@@ -15,19 +15,24 @@ from . import models
 from ._base import AttentionModule, attention_modules
 from .bam import BAM
 from .cbam import CBAM, ChannelAttention, SpatialAttention
+from .coord import CoordinateAttention
 from .eca import ECA, eca_kernel_size
+from .fca import FrequencyChannelAttention, dct_basis, dct_pool
+from .ge import GatherExcite
 from .models.insert import add_attention
 from .registry import MECHANISMS, Mechanism, create, mechanisms
 from .scse import SCSE
 from .se import SqueezeExcitation
 from .sk import SelectiveKernel
+from .srm import SRM
 from .sse import SpatialSqueezeExcitation
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AttentionModule", "BAM", "CBAM", "ChannelAttention", "ECA", "MECHANISMS", "Mechanism",
-    "SCSE", "SelectiveKernel", "SpatialAttention", "SpatialSqueezeExcitation",
-    "SqueezeExcitation", "add_attention", "attention_modules", "create", "eca_kernel_size",
-    "mechanisms", "models",
+    "AttentionModule", "BAM", "CBAM", "ChannelAttention", "CoordinateAttention", "ECA",
+    "FrequencyChannelAttention", "GatherExcite", "MECHANISMS", "Mechanism", "SCSE", "SRM",
+    "SelectiveKernel", "SpatialAttention", "SpatialSqueezeExcitation", "SqueezeExcitation",
+    "add_attention", "attention_modules", "create", "dct_basis", "dct_pool",
+    "eca_kernel_size", "mechanisms", "models",
 ]

@@ -96,7 +96,9 @@ class AttentionModule(nn.Module):
 
         Keys used across the library: ``"channel"`` (N, C, 1, 1), ``"spatial"``
         (N, 1, H, W), ``"branch"`` (N, M, C) for selective kernels, ``"combined"``
-        (N, C, H, W) for BAM.
+        (N, C, H, W) for BAM, ``"local"`` (N, C, H, W) for Gather-Excite with a
+        finite extent, ``"height"`` (N, C, H, 1) and ``"width"`` (N, C, 1, W) for
+        coordinate attention (whose gate is their product).
         """
         self.check_input(x)
         return self.forward_with_attention(x)[1]

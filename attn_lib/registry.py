@@ -10,10 +10,14 @@ from dataclasses import dataclass
 from ._base import AttentionModule
 from .bam import BAM
 from .cbam import CBAM
+from .coord import CoordinateAttention
 from .eca import ECA
+from .fca import FrequencyChannelAttention
+from .ge import GatherExcite
 from .scse import SCSE
 from .se import SqueezeExcitation
 from .sk import SelectiveKernel
+from .srm import SRM
 from .sse import SpatialSqueezeExcitation
 
 __all__ = ["Mechanism", "MECHANISMS", "create", "mechanisms"]
@@ -113,6 +117,49 @@ MECHANISMS: dict[str, Mechanism] = {
             2020,
             "wang2020eca",
             "https://arxiv.org/abs/1910.03151",
+        ),
+        # Part II: four mechanisms that rethink SE's squeeze.
+        Mechanism(
+            "ge",
+            GatherExcite,
+            "Gather-Excite: Exploiting Feature Context in Convolutional Neural "
+            "Networks",
+            "Hu, Shen, Albanie, Sun, Vedaldi",
+            "NeurIPS",
+            2018,
+            "hu2018gather",
+            "https://arxiv.org/abs/1810.12348",
+        ),
+        Mechanism(
+            "srm",
+            SRM,
+            "SRM: A Style-based Recalibration Module for Convolutional Neural "
+            "Networks",
+            "Lee, Kim, Nam",
+            "ICCV",
+            2019,
+            "lee2019srm",
+            "https://arxiv.org/abs/1903.10829",
+        ),
+        Mechanism(
+            "fca",
+            FrequencyChannelAttention,
+            "FcaNet: Frequency Channel Attention Networks",
+            "Qin, Zhang, Wu, Li",
+            "ICCV",
+            2021,
+            "qin2021fcanet",
+            "https://arxiv.org/abs/2012.11879",
+        ),
+        Mechanism(
+            "coord",
+            CoordinateAttention,
+            "Coordinate Attention for Efficient Mobile Network Design",
+            "Hou, Zhou, Feng",
+            "CVPR",
+            2021,
+            "hou2021coordinate",
+            "https://arxiv.org/abs/2103.02907",
         ),
     )
 }

@@ -7,9 +7,10 @@ Networks" (ResNeXt). CVPR 2017. SKNet-50 is ResNeXt-50 (32×4d) with every group
 convolution replaced by a selective-kernel convolution (Li et al., CVPR 2019).
 
 Placement:
-- "se", "cbam", "eca", "sse", "scse": inside every residual block, on the residual
-  branch after its last batch norm and before the addition (SE Fig. 3, CBAM Fig. 3,
-  ECA Fig. 2).
+- "se", "cbam", "eca", "sse", "scse", "ge", "srm", "fca", "coord": inside every
+  residual block, on the residual branch after its last batch norm and before the
+  addition (SE Fig. 3, CBAM Fig. 3, ECA Fig. 2; GE's RN50-GEP*.prototxt, SRM's and
+  FcaNet's models/*.py, CA as SE).
 - "bam": once at each of the three boundaries between the four stages (BAM Fig. 1).
 - "sk": SK is a convolution, not a gate: it replaces each block's (first) 3×3
   convolution, as SKNet does in ResNeXt's bottleneck; :func:`sknet50` is the paper's

@@ -10,8 +10,8 @@ NAMES = [m.name for m in attn_lib.mechanisms()]
 
 def build(name: str, channels: int, **kwargs):
     """A module of ``name`` for ``channels``; SK's groups shrink to a divisor of small widths."""
-    if name in ("sse", "eca"):
-        kwargs.pop("reduction", None)  # these two have no bottleneck
+    if name in ("sse", "eca", "srm"):
+        kwargs.pop("reduction", None)  # these have no bottleneck
     if name == "sk" and "groups" not in kwargs:
         kwargs["groups"] = math.gcd(channels, 32)
     return attn_lib.create(name, channels, **kwargs)

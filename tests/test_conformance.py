@@ -27,7 +27,9 @@ from torch.testing import assert_close
 
 from attn_lib.book.environment import import_torchvision
 from attn_lib.cbam import CBAM
+from attn_lib.coord import CoordinateAttention
 from attn_lib.eca import ECA, eca_kernel_size
+from attn_lib.ge import GatherExcite
 from attn_lib.scse import SCSE
 from attn_lib.se import SqueezeExcitation
 from attn_lib.sk import SelectiveKernel
@@ -42,7 +44,9 @@ import timm  # noqa: E402
 
 from segmentation_models_pytorch.base.modules import SCSEModule  # noqa: E402
 from timm.layers.cbam import CbamModule  # noqa: E402
+from timm.layers.coord_attn import CoordAttn  # noqa: E402
 from timm.layers.eca import EcaModule  # noqa: E402
+from timm.layers.gather_excite import GatherExcite as TimmGatherExcite  # noqa: E402
 from timm.layers.selective_kernel import SelectiveKernel as TimmSelectiveKernel  # noqa: E402
 from timm.layers.squeeze_excite import SEModule  # noqa: E402
 
@@ -183,7 +187,33 @@ def _scse(c: int):
     return ref, ours, mapping, {}
 
 
-PAIRS = {"se": _se, "eca": _eca, "cbam": _cbam, "sk": _sk, "scse": _scse}
+def _coord(c: int):
+    # timm's CoordAttn defaults differ from the paper (see test_timm_coord_attn_defaults):
+    # configured like the authors' coordatt.py, hidden width max(8, C // 32) and biases.
+    d = max(8, c // 32)
+    ref = CoordAttn(c, rd_channels=d, bias=True)
+    ours = CoordinateAttention(c)
+    assert ref.conv1.out_channels == ours.conv1.out_channels == d
+    mapping = {
+        f"{conv}.{p}": f"{conv}.{p}"
+        for conv in ("conv1", "conv_h", "conv_w")
+        for p in ("weight", "bias")
+    }
+    mapping.update(_bn("bn1", "bn1"))
+    return ref, ours, mapping, {}
+
+
+def _ge_theta_minus(c: int):
+    # GE-θ⁻ with extent 4: both average over 7×7 windows, stride 4, border windows
+    # averaging the pixels they cover, then nearest-neighbour interpolation and sigmoid.
+    ref = TimmGatherExcite(c, extent=4, use_mlp=False)
+    return ref, GatherExcite(c, extent=4), {}, {}
+
+
+PAIRS = {
+    "se": _se, "eca": _eca, "cbam": _cbam, "sk": _sk, "scse": _scse, "coord": _coord,
+    "ge-theta-minus": _ge_theta_minus,
+}
 
 
 # --- the comparison ------------------------------------------------------------------------------
@@ -362,3 +392,26 @@ def test_timm_eca_keeps_kernel_at_least_3_where_psi_gives_1():
         ref_gate = lambda t: ref(t) / t  # noqa: E731  (out = gate · x with x > 0)
         assert not torch.allclose(ref_gate(x)[:, 0], ref_gate(x2)[:, 0])
     assert_close(ours.attention(x)["channel"][:, 0], ours.attention(x2)["channel"][:, 0])
+
+
+def test_timm_coord_attn_defaults_differ_from_the_paper():
+    """timm's CoordAttn has no biases and a hidden width make_divisible(C / 16 · 2/3, 8); the
+    paper and the authors' code use max(8, C // 32) and biases. At C = 512: 24 against 16."""
+    for c, timm_width in [(64, 8), (512, 24), (960, 40)]:
+        ref = CoordAttn(c)
+        assert ref.conv1.out_channels == timm_width and ref.conv1.bias is None
+        assert CoordinateAttention(c).conv1.out_channels == max(8, c // 32)
+        assert CoordinateAttention(c).conv1.bias is not None
+
+
+def test_timm_ge_with_parameters_cannot_be_built():
+    """timm 1.0.31's GatherExcite(extra_params=True) passes its device/dtype dict as ``*dd``
+    (positional) to create_conv2d, which then gets kernel_size twice: GE-θ and GE-θ⁺ raise
+    TypeError on construction, so only θ⁻ is compared above. Reading its source, timm's θ⁺
+    would also differ from the authors' RN50-GEPP.prototxt, which puts a ReLU after the
+    gather's batch norm, before the MLP (attn_lib follows the authors)."""
+    for extent in (0, 4):
+        with pytest.raises(TypeError, match="multiple values for argument 'kernel_size'"):
+            TimmGatherExcite(64, feat_size=(7, 7), extra_params=True, extent=extent)
+    ours = GatherExcite(64, variant="theta+", extent=4)
+    assert isinstance(ours.excite[0], nn.ReLU)

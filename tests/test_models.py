@@ -13,7 +13,8 @@ def millions(model) -> float:
 
 @pytest.mark.parametrize(
     "attention, paper",
-    [(None, 25.56), ("se", 28.09), ("cbam", 28.09), ("eca", 25.56), ("bam", 25.92)],
+    [(None, 25.56), ("se", 28.09), ("cbam", 28.09), ("eca", 25.56), ("bam", 25.92),
+     ("ge", 25.56), ("srm", 25.62), ("fca", 28.07)],
 )
 def test_resnet50_parameter_counts_match_the_papers(attention, paper):
     assert round(millions(resnet50(attention=attention)), 2) == paper
@@ -31,7 +32,7 @@ def test_eca_adds_only_its_kernel_weights():
     assert extra == 3 * 5 + 4 * 5 + 6 * 5 + 3 * 7
 
 
-@pytest.mark.parametrize("attention", [None, "se", "sse", "scse", "cbam", "eca", "bam", "sk"])
+@pytest.mark.parametrize("attention", [None, *attn_lib.MECHANISMS])
 @pytest.mark.parametrize("factory", [resnet18, resnet50])
 def test_resnets_run_with_every_attention(factory, attention):
     kwargs = {"attention_kwargs": {"groups": 4}} if attention == "sk" else {}

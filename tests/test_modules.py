@@ -23,6 +23,7 @@ def test_forward_keeps_shape_and_attention_has_documented_shapes(name, shape):
     assert y.shape == x.shape and torch.isfinite(y).all()
     expected = {
         "channel": (n, c, 1, 1), "spatial": (n, 1, h, w), "branch": (n, 2, c), "combined": (n, c, h, w),
+        "local": (n, c, h, w), "height": (n, c, h, 1), "width": (n, c, 1, w),
     }
     gates = module.attention(x)
     assert gates, f"{name} returned no attention"
@@ -37,8 +38,10 @@ def test_attention_is_what_forward_applies(name):
     module = build(name, 16).eval()
     x = torch.randn(2, 16, 6, 5)
     y, g = module(x), module.attention(x)
-    if name in ("se", "eca"):
+    if name in ("se", "eca", "ge", "srm", "fca"):
         expected = x * g["channel"]
+    elif name == "coord":
+        expected = x * g["height"] * g["width"]
     elif name == "sse":
         expected = x * g["spatial"]
     elif name == "scse":
@@ -97,9 +100,9 @@ def test_torch_export_matches_eager(name):
 
 
 def test_registry_lists_every_mechanism_with_its_paper():
-    assert NAMES == ["se", "sse", "scse", "cbam", "bam", "sk", "eca"]
+    assert NAMES == ["se", "sse", "scse", "cbam", "bam", "sk", "eca", "ge", "srm", "fca", "coord"]
     for m in attn_lib.mechanisms():
-        assert m.year in (2018, 2019, 2020) and m.title and m.citation_key and m.url.startswith("https://arxiv.org/abs/")
+        assert m.year in (2018, 2019, 2020, 2021) and m.title and m.citation_key and m.url.startswith("https://arxiv.org/abs/")
         assert isinstance(attn_lib.create(m.name, 64), m.module)
 
 

@@ -40,19 +40,21 @@ class ChannelAttention(AttentionModule):
     Args:
         channels: C, the number of input (and output) channels.
         reduction: r, hidden width ``max(C // r, 1)``. Paper: 16.
+        bias: whether the MLP's layers have biases. Default True, as the authors'
+            code; the paper's Eq. 2 writes none, nor does timm (mlp_bias=False).
 
     Shapes:
         forward: x (N, C, H, W) -> (N, C, H, W)
         attention: {"channel": (N, C, 1, 1)}
     """
 
-    def __init__(self, channels: int, reduction: int = 16) -> None:
+    def __init__(self, channels: int, reduction: int = 16, bias: bool = True) -> None:
         super().__init__(channels)
         hidden = hidden_width(channels, reduction)
         self.reduction = reduction
-        self.fc1 = nn.Conv2d(channels, hidden, kernel_size=1)  # W1, with bias
+        self.fc1 = nn.Conv2d(channels, hidden, kernel_size=1, bias=bias)  # W1
         self.relu = nn.ReLU(inplace=True)
-        self.fc2 = nn.Conv2d(hidden, channels, kernel_size=1)  # W2, with bias
+        self.fc2 = nn.Conv2d(hidden, channels, kernel_size=1, bias=bias)  # W2
 
     def gate(self, x: Tensor) -> Tensor:
         """M_c, with gradients: x (N, C, H, W) -> (N, C, 1, 1)."""
@@ -142,6 +144,8 @@ class CBAM(AttentionModule):
             also stacks the pooled maps as [max; mean] (its ChannelPool); this module
             and timm use the equation's [mean; max], so loading the authors' weights
             means swapping the two input channels of the convolution's weight.
+        bias: whether the channel MLP has biases (see ChannelAttention). Default
+            True.
 
     Shapes:
         forward: x (N, C, H, W) -> (N, C, H, W)
@@ -158,6 +162,7 @@ class CBAM(AttentionModule):
         channel_gate: bool = True,
         spatial_gate: bool = True,
         spatial_norm: bool = False,
+        bias: bool = True,
     ) -> None:
         super().__init__(channels)
         if not (channel_gate or spatial_gate):
@@ -165,7 +170,7 @@ class CBAM(AttentionModule):
                 "CBAM: at least one of channel_gate and spatial_gate must be True"
             )
         self.channel_attention = (
-            ChannelAttention(channels, reduction) if channel_gate else None
+            ChannelAttention(channels, reduction, bias=bias) if channel_gate else None
         )
         self.spatial_attention = (
             SpatialAttention(channels, kernel_size, norm=spatial_norm)

@@ -37,7 +37,10 @@ class SCSE(AttentionModule):
         channels: C, the number of input (and output) channels.
         reduction: r of the channel gate; SE's default, 16. Roy et al.'s released
             code (reduction_ratio=2) and the original notes use 2.
-        aggregation: "add" (MICCAI 2018, default), "max" (TMI 2019) or "mul".
+        aggregation: "add" (MICCAI 2018, default), "max" (the max-out of the
+            authors' released code) or "mul".
+        bias: whether the layers of both gates have biases (default True, as the
+            authors' code); see SqueezeExcitation and SpatialSqueezeExcitation.
 
     Shapes:
         forward: x (N, C, H, W) -> (N, C, H, W)
@@ -45,7 +48,11 @@ class SCSE(AttentionModule):
     """
 
     def __init__(
-        self, channels: int, reduction: int = 16, aggregation: str = "add"
+        self,
+        channels: int,
+        reduction: int = 16,
+        aggregation: str = "add",
+        bias: bool = True,
     ) -> None:
         super().__init__(channels)
         if aggregation not in AGGREGATIONS:
@@ -53,8 +60,8 @@ class SCSE(AttentionModule):
                 f"SCSE: aggregation must be one of {AGGREGATIONS}, got {aggregation!r}"
             )
         self.aggregation = aggregation
-        self.channel_gate = SqueezeExcitation(channels, reduction)
-        self.spatial_gate = SpatialSqueezeExcitation(channels)
+        self.channel_gate = SqueezeExcitation(channels, reduction, bias=bias)
+        self.spatial_gate = SpatialSqueezeExcitation(channels, bias=bias)
 
     def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         s, q = self.channel_gate.gate(x), self.spatial_gate.gate(x)

@@ -29,21 +29,25 @@ class SqueezeExcitation(AttentionModule):
         channels: C, the number of input (and output) channels.
         reduction: r, the bottleneck ratio; the hidden width is ``max(C // r, 1)``.
             Paper: 16.
+        bias: whether W1 and W2 have biases. Default True, as the released Caffe
+            models, timm and this library's trained models; False is the
+            configuration the journal version's ablation (TPAMI, Sec. 6) adopts for
+            ResNets.
 
     Shapes:
         forward: x (N, C, H, W) -> (N, C, H, W)
         attention: {"channel": (N, C, 1, 1)} with values in (0, 1)
     """
 
-    def __init__(self, channels: int, reduction: int = 16) -> None:
+    def __init__(self, channels: int, reduction: int = 16, bias: bool = True) -> None:
         super().__init__(channels)
         hidden = hidden_width(channels, reduction)
         self.reduction = reduction
-        self.fc1 = nn.Conv2d(channels, hidden, kernel_size=1)  # W1, with bias
+        self.fc1 = nn.Conv2d(channels, hidden, kernel_size=1, bias=bias)  # W1
         self.relu = nn.ReLU(inplace=True)
         # Without this non-linearity W2·W1 would collapse to a single linear map of
         # rank C/r.
-        self.fc2 = nn.Conv2d(hidden, channels, kernel_size=1)  # W2, with bias
+        self.fc2 = nn.Conv2d(hidden, channels, kernel_size=1, bias=bias)  # W2
 
     def gate(self, x: Tensor) -> Tensor:
         """The channel gate s, with gradients: x (N, C, H, W) -> (N, C, 1, 1)."""

@@ -24,15 +24,16 @@ class SpatialSqueezeExcitation(AttentionModule):
 
     Args:
         channels: C, the number of input (and output) channels.
+        bias: whether W_sq has a bias. Default True, as the authors' code.
 
     Shapes:
         forward: x (N, C, H, W) -> (N, C, H, W)
         attention: {"spatial": (N, 1, H, W)} with values in (0, 1)
     """
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, bias: bool = True) -> None:
         super().__init__(channels)
-        self.squeeze = nn.Conv2d(channels, 1, kernel_size=1)  # W_sq
+        self.squeeze = nn.Conv2d(channels, 1, kernel_size=1, bias=bias)  # W_sq
 
     def gate(self, x: Tensor) -> Tensor:
         """The spatial gate q, with gradients: x (N, C, H, W) -> (N, 1, H, W)."""

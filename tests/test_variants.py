@@ -1,5 +1,7 @@
 """Variants where a paper and its authors' released code differ: a keyword whose default is
-the paper's value, each side pinned by its defining property."""
+the paper's value, each side pinned by its defining property. The one exception is the
+biases of SE, sSE, scSE and CBAM's MLP: the equations write none, the released code keeps
+them, and so does the default (the book's trained models have them)."""
 
 import inspect
 
@@ -194,3 +196,40 @@ def test_eca_released_resnet50_kernels_differ_from_psi_in_the_first_stage_only()
     assert psi == (5, 5, 5, 7)
     assert [p == r for p, r in zip(psi, released)] == [False, True, True, True]
     assert [ECA(c, kernel_size=k).kernel_size for c, k in zip(widths, released)] == list(released)
+
+
+# ---------------------------------------------------------------- biases
+
+BIASED = {  # name -> the layers whose bias the keyword switches
+    "se": ("fc1", "fc2"),
+    "sse": ("squeeze",),
+    "scse": ("channel_gate.fc1", "channel_gate.fc2", "spatial_gate.squeeze"),
+    "cbam": ("channel_attention.fc1", "channel_attention.fc2"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BIASED))
+def test_bias_defaults_to_the_released_codes_and_can_be_removed(name):
+    with_bias, without = attn_lib.create(name, 64), attn_lib.create(name, 64, bias=False)
+    for layer in BIASED[name]:
+        assert with_bias.get_submodule(layer).bias is not None
+        assert without.get_submodule(layer).bias is None
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    removed = sum(with_bias.get_submodule(layer).bias.numel() for layer in BIASED[name])
+    assert count(with_bias) - count(without) == removed
+
+
+@pytest.mark.parametrize("name", sorted(BIASED))
+def test_without_bias_the_gate_is_the_biased_gate_with_zero_biases(name):
+    torch.manual_seed(0)
+    with_bias = attn_lib.create(name, 32, reduction=4) if name != "sse" else attn_lib.create(name, 32)
+    without = type(with_bias)(32, **({"reduction": 4} if name != "sse" else {}), bias=False)
+    state = {k: v for k, v in with_bias.state_dict().items() if not k.endswith("bias")
+             or k.endswith("norm.bias")}
+    without.load_state_dict(state)
+    with torch.no_grad():
+        for layer in BIASED[name]:
+            with_bias.get_submodule(layer).bias.zero_()
+    x = torch.randn(2, 32, 6, 6)
+    with_bias.eval(), without.eval()
+    assert torch.allclose(with_bias(x), without(x), atol=1e-6)

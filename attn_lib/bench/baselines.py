@@ -16,15 +16,19 @@ from torch.nn import functional as F
 
 from ..bam import BAM
 from ..cbam import CBAM, ChannelAttention
+from ..coord import CoordinateAttention
 from ..eca import ECA
+from ..fca import TOP16, FrequencyChannelAttention, dct_basis
+from ..ge import GatherExcite
 from ..registry import create
 from ..scse import SCSE
 from ..se import SqueezeExcitation
 from ..sk import SelectiveKernel
+from ..srm import SRM
 from ..sse import SpatialSqueezeExcitation
 
 # Every registered module, plus CBAM's channel half on its own (it has a target of its own).
-CASES = ("se", "sse", "scse", "cbam", "cbam-channel", "bam", "sk", "eca")
+CASES = ("se", "sse", "scse", "cbam", "cbam-channel", "bam", "sk", "eca", "ge", "srm", "fca", "coord")
 
 __all__ = ["CASES", "BASELINES", "baseline_module", "check_baseline", "library_module"]
 
@@ -40,6 +44,14 @@ BASELINES = {
     "sk": "notes' SKConv: per-branch loop with unsqueeze + torch.cat, torch.sum, Linear fc per branch, "
           "cat, softmax, (feas * a).sum(1); paper's grouped dilated 3×3 branches, fc with BN and ReLU",
     "eca": "authors' code: nn.AdaptiveAvgPool2d, squeeze/transpose, Conv1d, transpose/unsqueeze, expand_as",
+    "ge": "GE-θ⁻ (global) as a module would be written: nn.AdaptiveAvgPool2d, nn.Sigmoid, x * gate.expand_as(x) "
+          "(the authors released Caffe prototxts only)",
+    "srm": "authors' SRMLayer: view, mean, var + eps, sqrt, cat to (N, C, 2), cfc product and sum, BatchNorm2d, "
+           "sigmoid (variance over HW as in the paper, the code's torch.var divides by HW - 1)",
+    "fca": "authors' MultiSpectralAttentionLayer: (C, H, W) DCT filter buffer, x * weight and sum, Linear fc without "
+           "biases, sigmoid, x * y.expand_as(x)",
+    "coord": "authors' CoordAtt (coordatt.py): AdaptiveAvgPool2d((None, 1)) and ((1, None)), permute, cat, conv1, "
+             "BatchNorm2d, h_swish, split, permute, conv_h, conv_w, sigmoid, identity * a_w * a_h",
 }
 
 
@@ -261,9 +273,111 @@ class _BaselineECA(nn.Module):
         return x * y.expand_as(x)
 
 
+class _BaselineGE(nn.Module):
+    """BASELINE (GE-θ⁻ with a global extent, written with modules)."""
+
+    def __init__(self, lib: GatherExcite) -> None:
+        super().__init__()
+        self.avg_pool = nn.AdaptiveAvgPool2d(1)
+        self.sigmoid = nn.Sigmoid()
+
+    def forward(self, x: Tensor) -> Tensor:
+        gate = self.sigmoid(self.avg_pool(x))
+        return x * gate.expand_as(x)
+
+
+class _BaselineSRM(nn.Module):
+    """BASELINE (the authors' SRMLayer, with the paper's 1/HW variance)."""
+
+    def __init__(self, lib: SRM) -> None:
+        super().__init__()
+        self.cfc = nn.Parameter(lib.cfc.detach().clone())
+        self.bn = nn.BatchNorm2d(lib.channels)
+        self.activation = nn.Sigmoid()
+        _copy(self.bn, lib.bn)
+
+    def _style_pooling(self, x: Tensor, eps: float = 1e-5) -> Tensor:
+        n, c, _, _ = x.size()
+        channel_mean = x.view(n, c, -1).mean(dim=2, keepdim=True)
+        channel_var = x.view(n, c, -1).var(dim=2, keepdim=True, unbiased=False) + eps
+        channel_std = channel_var.sqrt()
+        return torch.cat((channel_mean, channel_std), dim=2)
+
+    def _style_integration(self, t: Tensor) -> Tensor:
+        z = t * self.cfc[None, :, :]  # B x C x 2
+        z = torch.sum(z, dim=2)[:, :, None, None]  # B x C x 1 x 1
+        return self.activation(self.bn(z))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self._style_integration(self._style_pooling(x))
+
+
+class _BaselineFCA(nn.Module):
+    """BASELINE (the authors' MultiSpectralAttentionLayer; filters built for the input's size on
+    first use, as the authors size them to the layer's feature map)."""
+
+    def __init__(self, lib: FrequencyChannelAttention) -> None:
+        super().__init__()
+        c, h = lib.fc1.in_channels, lib.fc1.out_channels
+        self.num_groups = lib.num_groups
+        self.fc = nn.Sequential(nn.Linear(c, h, bias=False), nn.ReLU(inplace=True), nn.Linear(h, c, bias=False),
+                                nn.Sigmoid())
+        _copy(self.fc[0], lib.fc1)
+        _copy(self.fc[2], lib.fc2)
+        self.weight: Tensor | None = None
+
+    def _filter(self, c: int, h: int, w: int, like: Tensor) -> Tensor:
+        if self.weight is None or self.weight.shape != (c, h, w) or self.weight.dtype != like.dtype:
+            basis = dct_basis(h, w, TOP16[: self.num_groups], like.dtype).to(like.device)
+            self.weight = basis.repeat_interleave(c // self.num_groups, dim=0)
+        return self.weight
+
+    def forward(self, x: Tensor) -> Tensor:
+        n, c, h, w = x.shape
+        y = torch.sum(x * self._filter(c, h, w, x), dim=[2, 3])
+        y = self.fc(y).view(n, c, 1, 1)
+        return x * y.expand_as(x)
+
+
+class _HSwish(nn.Module):
+    def forward(self, x: Tensor) -> Tensor:
+        return x * F.relu6(x + 3) / 6
+
+
+class _BaselineCoord(nn.Module):
+    """BASELINE (the authors' CoordAtt, coordatt.py)."""
+
+    def __init__(self, lib: CoordinateAttention) -> None:
+        super().__init__()
+        inp, mip = lib.conv1.in_channels, lib.conv1.out_channels
+        self.pool_h = nn.AdaptiveAvgPool2d((None, 1))
+        self.pool_w = nn.AdaptiveAvgPool2d((1, None))
+        self.conv1 = nn.Conv2d(inp, mip, kernel_size=1, stride=1, padding=0)
+        self.bn1 = nn.BatchNorm2d(mip)
+        self.act = _HSwish()
+        self.conv_h = nn.Conv2d(mip, inp, kernel_size=1, stride=1, padding=0)
+        self.conv_w = nn.Conv2d(mip, inp, kernel_size=1, stride=1, padding=0)
+        for name in ("conv1", "bn1", "conv_h", "conv_w"):
+            _copy(getattr(self, name), getattr(lib, name))
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x
+        n, c, h, w = x.size()
+        x_h = self.pool_h(x)
+        x_w = self.pool_w(x).permute(0, 1, 3, 2)
+        y = torch.cat([x_h, x_w], dim=2)
+        y = self.act(self.bn1(self.conv1(y)))
+        x_h, x_w = torch.split(y, [h, w], dim=2)
+        x_w = x_w.permute(0, 1, 3, 2)
+        a_h = self.conv_h(x_h).sigmoid()
+        a_w = self.conv_w(x_w).sigmoid()
+        return identity * a_w * a_h
+
+
 _BASELINE_CLASSES = {
     "se": _BaselineSE, "sse": _BaselineSSE, "scse": _BaselineSCSE, "cbam": _BaselineCBAM,
     "cbam-channel": _BaselineChannelAttention, "bam": _BaselineBAM, "sk": _BaselineSK, "eca": _BaselineECA,
+    "ge": _BaselineGE, "srm": _BaselineSRM, "fca": _BaselineFCA, "coord": _BaselineCoord,
 }
 
 

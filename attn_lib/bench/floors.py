@@ -20,6 +20,11 @@ FLOORS = {
     "bam": "x.mean((2,3)), the spatial branch's first 1×1 convolution C→C/r (the one layer that reads x "
            "at full width) and one scaling pass x * g (x·(1+M) in one pass)",
     "sk": "its M branch convolutions (grouped 3×3 conv, batch norm, ReLU): selecting between them is the overhead",
+    "ge": "channel gate: x.mean((2,3)) and x * g (GE-θ⁻ with a global extent, the default)",
+    "fca": "channel gate: x.mean((2,3)) and x * g (a DCT coefficient reads x once, as the mean does)",
+    "srm": "style pooling in one pass, torch.var_mean(x, (2,3)), and x * g",
+    "coord": "x.mean(3), x.mean(2) and one scaling pass x * g_h (a fused kernel could apply g_h · g_w in that "
+             "one pass); backward: the reductions of grad_out · x to (N, C, H) and (N, C, W) and grad_out * g_h",
 }
 BACKWARD_FLOOR = (
     "forward floor, plus for each gate the reduction of (grad_out · x) to the gate's shape "
@@ -46,8 +51,22 @@ def floor_call(case: str, module: nn.Module, x: Tensor, grad_out: Tensor, backwa
     def spatial_bwd():
         return torch.einsum("nchw,nchw->nhw", grad_out, x), grad_out * q
 
-    if case in ("se", "eca", "cbam-channel"):
+    if case in ("se", "eca", "cbam-channel", "ge", "fca"):
         fwd, bwd = channel_fwd, channel_bwd
+    elif case == "srm":
+        def fwd():
+            return torch.var_mean(x, (2, 3)), x * g
+
+        bwd = channel_bwd
+    elif case == "coord":
+        g_h = torch.rand(n, c, h, 1, device=x.device)
+
+        def fwd():
+            return x.mean(3), x.mean(2), x * g_h
+
+        def bwd():
+            return (torch.einsum("nchw,nchw->nch", grad_out, x), torch.einsum("nchw,nchw->ncw", grad_out, x),
+                    grad_out * g_h)
     elif case == "sse":
         fwd, bwd = spatial_fwd, spatial_bwd
     elif case == "scse":

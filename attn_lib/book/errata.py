@@ -32,7 +32,7 @@ ERRATA: tuple[Erratum, ...] = (
             "SE puts a ReLU between the two fully connected layers.",
             "Without it the excitation W2·W1 is one linear map of rank C/r: the bottleneck can no "
             "longer learn non-linear dependencies between channels, the point of SE."),
-    Erratum("se-suppress", "se",
+    Erratum("se-suppress", "scse",
             "Prose: scSE 'enhances meaningful features and raises (提高) meaningless ones'.",
             "Roy et al. recalibrate 'to boost meaningful features, while suppressing weak ones'.",
             "Most likely a slip: 提高 (raise) written where 抑制 (suppress) was meant."),
@@ -135,12 +135,16 @@ _LABELS = {"general": "all", "se": "cSE", "sse": "sSE", "scse": "scSE", "cbam": 
 
 
 def errata_table(mechanism: str | None = None) -> MarkdownTable:
-    """A Markdown table of the entries (all of them, or one mechanism's); a notebook renders it."""
+    """A Markdown table of the entries: all of them, with a column naming each mechanism as
+    readers do ("cSE", "CBAM", ...), or one mechanism's, for its chapter, without it."""
     rows = ERRATA if mechanism is None else errata_for(mechanism)
-    lines = ["| | The notes | The paper | Why it matters |", "|---|---|---|---|"]
+    lines = ["| The notes | The paper | Why it matters |", "|---|---|---|"]
+    if mechanism is None:
+        lines = ["| | " + lines[0][2:], "|---" + lines[1]]
     for e in rows:
-        label = _LABELS.get(e.mechanism, e.mechanism) if mechanism is None else e.mechanism
+        fields = (e.notes, e.paper, e.why)
+        if mechanism is None:
+            fields = (_LABELS.get(e.mechanism, e.mechanism), *fields)
         # A bare "|" (as in ψ's |t|_odd) would end the cell.
-        cells = [c.replace("|", "\\|") for c in (label, e.notes, e.paper, e.why)]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in fields) + " |")
     return MarkdownTable("\n".join(lines))

@@ -10,7 +10,9 @@ How a fixed gate is applied follows each module's own equation:
 - SE, ECA: ``x · s̄``; sSE: ``x · q̄``; CBAM: ``x · M̄_c`` then ``· M̄_s`` (both halves fixed);
 - scSE (add): ``x · (s̄ + q̄)``; max and mul as their equations with the fixed gates;
 - BAM: ``x · (1 + M̄)`` with M̄ the mean of the combined 3-D gate;
-- SK: ``Σ_m ā_m ⊙ U_m``: the branches still run, their mixing weights are fixed.
+- SK: ``Σ_m ā_m ⊙ U_m``: the branches still run, their mixing weights are fixed;
+- GE, SRM, FCA: ``x · ḡ`` (GE with a finite extent: its mean 3-D gate); Coordinate
+  Attention: ``x · ā_h · ā_w``.
 
 A spatial gate's mean is a map: the same (1, 1, H, W) for every image, so this keeps the
 average "where" and removes the per-image "where".
@@ -68,6 +70,10 @@ def _apply_fixed(module: AttentionModule, gates: dict[str, Tensor], x: Tensor) -
         if "spatial" in gates:
             x = gates["spatial"] * x
         return x
+    if set(gates) == {"height", "width"}:  # Coordinate Attention: x · a_h · a_w
+        return x * gates["height"] * gates["width"]
+    if set(gates) == {"local"}:  # Gather-Excite with a finite extent: a 3-D gate
+        return gates["local"] * x
     if isinstance(module, (ChannelAttention,)) or "channel" in gates and len(gates) == 1:
         return gates["channel"] * x
     if isinstance(module, SpatialAttention) or "spatial" in gates and len(gates) == 1:

@@ -67,10 +67,19 @@ class CoordinateAttention(AttentionModule):
 
     def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         g_h, g_w = self.gates(x)
-        out = x * g_h
-        gates = {"height": g_h, "width": g_w}
-        if torch.is_grad_enabled() and out.requires_grad:
-            return out * g_w, gates
-        # Without autograd the second product can overwrite the first: measured with
-        # attn_lib.bench, 30-45 % faster than x * g_h * g_w, and half the memory.
-        return out.mul_(g_w), gates
+        return _row_column_product(x, g_h, g_w), {"height": g_h, "width": g_w}
+
+
+def _row_column_product(x: Tensor, g_h: Tensor, g_w: Tensor) -> Tensor:
+    """x · g^h · g^w: x (N, C, H, W), g_h (N, C, H, 1), g_w (N, C, 1, W)."""
+    out = x * g_h
+    if torch.is_grad_enabled() and out.requires_grad:
+        return out * g_w
+    # Without autograd the second product can overwrite the first: measured with
+    # attn_lib.bench, 30-45 % faster than x * g_h * g_w, and half the memory.
+    return out.mul_(g_w)
+
+
+# torch.fx (the book's diagrams) records the product as one operation: the branch on
+# requires_grad cannot be traced symbolically.
+torch.fx.wrap("_row_column_product")

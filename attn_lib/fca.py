@@ -115,7 +115,6 @@ class FrequencyChannelAttention(AttentionModule):
         # rebuild: not saved with the weights. Integers, so that .half() leaves them.
         self.register_buffer("freq_u", u, persistent=False)
         self.register_buffer("freq_v", v, persistent=False)
-        self._bases: dict[tuple, Tensor] = {}  # basis by (H, W, dtype, device)
         hidden = hidden_width(channels, reduction)
         self.fc1 = nn.Conv2d(channels, hidden, kernel_size=1, bias=False)  # W1
         self.relu = nn.ReLU(inplace=True)
@@ -123,40 +122,11 @@ class FrequencyChannelAttention(AttentionModule):
 
     def basis(self, height: int, width: int, dtype: torch.dtype) -> Tensor:
         """Each group's basis function on a height × width map: (g, height · width)."""
-        key = (height, width, dtype, self.freq_u.device)
-        # Not cached while tracing (the tensors are the tracer's), nor in inference mode
-        # (autograd could not save such a tensor later).
-        cache = not (
-            torch.compiler.is_compiling()
-            or torch.compiler.is_exporting()
-            or torch.is_inference_mode_enabled()
-        )
-        if cache and key in self._bases:
-            return self._bases[key]
-        # float32 at least: cosines in bfloat16 would be off by a percent.
-        exact = torch.promote_types(dtype, torch.float32)
-        rows = _cosines(self.freq_u, height, exact)
-        cols = _cosines(self.freq_v, width, exact)
-        basis = (rows[:, :, None] * cols[:, None]).flatten(1).to(dtype)
-        if cache:  # ~20 small operations, 60 µs: a tenth of SE's time at 28×28
-            self._bases[key] = basis
-        return basis
+        return _basis(self.freq_u, self.freq_v, height, width, dtype)
 
     def squeeze(self, x: Tensor) -> Tensor:
         """The multi-spectral descriptor: x (N, C, H, W) -> (N, C, 1, 1)."""
-        n, c, h, w = x.shape
-        g = self.num_groups
-        basis = self.basis(h, w, x.dtype)
-        x_groups = x.reshape(n, g, c // g, h * w)
-        # Each reads x once, as x.mean does (x * basis would first write a copy of
-        # x). Measured with attn_lib.bench: without gradients (1, HW) @ (HW, C/g), x's
-        # channels as columns of a transposed view, is 20 % faster; with gradients
-        # (C/g, HW) @ (HW, 1) is, its backward writing grad_x without a transposed copy.
-        if torch.is_grad_enabled() and x.requires_grad:
-            z = x_groups @ basis.view(g, h * w, 1)  # (N, g, C/g, 1)
-        else:
-            z = basis.view(g, 1, h * w) @ x_groups.transpose(2, 3)  # (N, g, 1, C/g)
-        return z.view(n, c, 1, 1)
+        return _spectral_squeeze(x, self.freq_u, self.freq_v, self.num_groups)
 
     def gate(self, x: Tensor) -> Tensor:
         """The channel gate s, with gradients: x (N, C, H, W) -> (N, C, 1, 1)."""
@@ -166,3 +136,54 @@ class FrequencyChannelAttention(AttentionModule):
         s = self.gate(x)
         # Gate first: see SqueezeExcitation.forward_with_attention.
         return s * x, {"channel": s}
+
+
+# Bases by (frequencies, H, W, dtype, device): ~20 small operations, 60 µs, a tenth of
+# SE's time at 28×28, saved on every call after the first at a size.
+_BASES: dict[tuple, Tensor] = {}
+
+
+def _basis(freq_u: Tensor, freq_v: Tensor, height: int, width: int,
+           dtype: torch.dtype) -> Tensor:
+    """Each group's basis function on a height × width map: (g, height · width)."""
+    # Not cached while compiling or exporting (the tensors are the tracer's), nor in
+    # inference mode (autograd could not save such a tensor later).
+    cache = not (
+        torch.compiler.is_compiling()
+        or torch.compiler.is_exporting()
+        or torch.is_inference_mode_enabled()
+    )
+    if cache:
+        key = (tuple(freq_u.tolist()), tuple(freq_v.tolist()), height, width, dtype,
+               freq_u.device)
+        if key in _BASES:
+            return _BASES[key]
+    # float32 at least: cosines in bfloat16 would be off by a percent.
+    exact = torch.promote_types(dtype, torch.float32)
+    rows = _cosines(freq_u, height, exact)
+    cols = _cosines(freq_v, width, exact)
+    basis = (rows[:, :, None] * cols[:, None]).flatten(1).to(dtype)
+    if cache:
+        _BASES[key] = basis
+    return basis
+
+
+def _spectral_squeeze(x: Tensor, freq_u: Tensor, freq_v: Tensor, groups: int) -> Tensor:
+    """Group g of x's channels pooled with basis g: x (N, C, H, W) -> (N, C, 1, 1)."""
+    n, c, h, w = x.shape
+    basis = _basis(freq_u, freq_v, h, w, x.dtype)
+    x_groups = x.reshape(n, groups, c // groups, h * w)
+    # Each reads x once, as x.mean does (x * basis would first write a copy of
+    # x). Measured with attn_lib.bench: without gradients (1, HW) @ (HW, C/g), x's
+    # channels as columns of a transposed view, is 20 % faster; with gradients
+    # (C/g, HW) @ (HW, 1) is, its backward writing grad_x without a transposed copy.
+    if torch.is_grad_enabled() and x.requires_grad:
+        z = x_groups @ basis.view(groups, h * w, 1)  # (N, g, C/g, 1)
+    else:
+        z = basis.view(groups, 1, h * w) @ x_groups.transpose(2, 3)  # (N, g, 1, C/g)
+    return z.view(n, c, 1, 1)
+
+
+# torch.fx (the book's diagrams) records the squeeze as one operation: its Python on
+# shapes cannot be traced symbolically.
+torch.fx.wrap("_spectral_squeeze")

@@ -45,6 +45,18 @@ def style_pool(x: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor]:
     return mean.to(x.dtype), (var + eps).sqrt().to(x.dtype)
 
 
+def _style_integration(x: Tensor, cfc: Tensor, eps: float) -> Tensor:
+    """z = w_1 μ + w_2 σ per channel: x (N, C, H, W), cfc (C, 2) -> (N, C, 1, 1)."""
+    mean, std = style_pool(x, eps)
+    w = cfc.view(1, -1, 2, 1)
+    return mean * w[:, :, 0:1] + std * w[:, :, 1:2]
+
+
+# torch.fx (the book's diagrams) records this as one operation: style_pool's Python on
+# shapes and dtypes cannot be traced symbolically.
+torch.fx.wrap("_style_integration")
+
+
 class SRM(AttentionModule):
     """Channel attention from style pooling and a channel-wise fully connected layer.
 
@@ -77,9 +89,7 @@ class SRM(AttentionModule):
 
     def gate(self, x: Tensor) -> Tensor:
         """The channel gate g, with gradients: x (N, C, H, W) -> (N, C, 1, 1)."""
-        mean, std = style_pool(x, self.eps)
-        w = self.cfc.view(1, -1, 2, 1)
-        z = mean * w[:, :, 0:1] + std * w[:, :, 1:2]  # style integration, per channel
+        z = _style_integration(x, self.cfc, self.eps)  # style pooling and integration
         return self.bn(z).sigmoid()
 
     def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:

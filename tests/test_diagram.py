@@ -32,7 +32,9 @@ def test_diagram_has_a_node_per_leaf_module_and_per_operation(name):
         assert f"<b>{leaf}</b>:" in source, f"{name}: layer {leaf} is missing"
     for node in traced_nodes(module, (1, 32, 8, 8)):
         meta = node.meta.get("tensor_meta")
-        if node.op in ("call_function", "call_method", "call_module", "placeholder") and hasattr(meta, "shape"):
+        # get_attr: a parameter or buffer the forward reads itself (SRM's cfc, FCA's frequencies)
+        drawn = ("call_function", "call_method", "call_module", "placeholder", "get_attr")
+        if node.op in drawn and hasattr(meta, "shape"):
             assert f"\t{node.name} [" in source, f"{name}: operation {node.name} is missing"
             assert ", ".join(map(str, meta.shape)) in source
         elif node.op != "output":  # x.shape[0] and the like are not drawn

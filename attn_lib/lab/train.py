@@ -44,7 +44,7 @@ from .tasks import TASK_MECHANISMS, TASKS, make_task
 
 __all__ = [
     "Recipe", "CLASSIFIER_ATTENTIONS", "UNET_ATTENTIONS", "LAB_ATTENTIONS", "LAB_CONTROLS", "LAB_SEEDS",
-    "LAB_SHIPPED", "LAB_UNET_ATTENTIONS", "LAB_UNET_TASKS", "PART2_ATTENTIONS", "PART2_TASKS",
+    "LAB_SHIPPED", "LAB_UNET_ATTENTIONS", "LAB_UNET_MODELS", "LAB_UNET_TASKS", "PART2_ATTENTIONS", "PART2_TASKS",
     "build_model", "datasets", "lab_recipe", "lab_recipes", "sweep", "train", "main",
 ]
 
@@ -62,6 +62,7 @@ LAB_CONTROLS = ("none-wide", "sk-fixed")
 # The lab's U-Nets, on the spotlight task: Roy et al.'s three SE variants and no attention
 # (with the wider no-attention control).
 LAB_UNET_ATTENTIONS = ("none", "se", "sse", "scse")
+LAB_UNET_MODELS = LAB_UNET_ATTENTIONS + ("none-wide",)  # what the U-Net sweep trains
 LAB_UNET_TASKS = ("spotlight",)
 LAB_SEEDS = (0, 1, 2, 3, 4)
 LAB_DATA_SEED = 10_000
@@ -117,7 +118,7 @@ def default_recipe(task: str, attention: str, seed: int = 0) -> Recipe:
     _check_choice("task", task, ("classifier", "unet"))
     _check_choice("attention", attention, CLASSIFIER_ATTENTIONS if task == "classifier" else UNET_ATTENTIONS)
     # The small networks use widths 16..128, where r = 16 would leave a single hidden unit.
-    kwargs = {"reduction": 4} if attention in ("se", "scse", "cbam", "bam") else {}
+    kwargs = {"reduction": 4} if attention in REDUCED else {}
     if task == "unet":
         return Recipe(task, attention, seed, image_size=48, train_size=1500, epochs=6, batch_size=32,
                       width=12, attention_kwargs=kwargs)
@@ -145,7 +146,7 @@ def lab_recipe(dataset: str, attention: str, seed: int = 0, model: str = "classi
     """
     _check_choice("model", model, ("classifier", "unet"))
     _check_choice("dataset", dataset, TASKS if model == "classifier" else LAB_UNET_TASKS)
-    names = LAB_ATTENTIONS + LAB_CONTROLS if model == "classifier" else LAB_UNET_ATTENTIONS + ("none-wide",)
+    names = LAB_ATTENTIONS + LAB_CONTROLS if model == "classifier" else LAB_UNET_MODELS
     _check_choice("attention", attention, names)
     kwargs = {"reduction": 4} if attention in REDUCED else {}
     if model == "unet":
@@ -337,7 +338,7 @@ def lab_recipes(datasets_=TASKS[1:], seeds=LAB_SEEDS) -> list[Recipe]:
     recipes = [lab_recipe(d, a, s) for s in seeds for d in datasets_ for a in LAB_ATTENTIONS + LAB_CONTROLS
                if (a != "sk-fixed" or d == "scale") and (a not in PART2_ATTENTIONS or d in PART2_TASKS)]
     recipes += [lab_recipe(d, a, s, model="unet") for s in seeds for d in datasets_
-                if d in LAB_UNET_TASKS for a in LAB_UNET_ATTENTIONS + ("none-wide",)]
+                if d in LAB_UNET_TASKS for a in LAB_UNET_MODELS]
     # First what each task is designed for, with its baselines, over every seed; then the rest.
     def designed(r: Recipe) -> bool:
         return r.task == "classifier" and r.attention in (
@@ -421,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.model == "unet" and args.dataset not in LAB_UNET_TASKS:
             parser.error(f"--model unet trains on {', '.join(LAB_UNET_TASKS)} only; got {args.dataset!r}")
         names = (LAB_ATTENTIONS + LAB_CONTROLS if args.model == "classifier"
-                 else LAB_UNET_ATTENTIONS + ("none-wide",))
+                 else LAB_UNET_MODELS)
         if args.attention not in names:
             parser.error(f"--attention for lab --model {args.model} must be one of {', '.join(names)}; "
                          f"got {args.attention!r}")

@@ -18,21 +18,26 @@ from .cbam import CBAM, ChannelAttention, SpatialAttention
 from .coord import CoordinateAttention
 from .eca import ECA, eca_kernel_size
 from .fca import FrequencyChannelAttention, dct_basis, dct_pool
+from .gc import GlobalContext
 from .ge import GatherExcite
 from .models.insert import add_attention
+from .nonlocal_block import NonLocal
 from .registry import MECHANISMS, Mechanism, create, mechanisms
 from .scse import SCSE
 from .se import SqueezeExcitation
+from .simam import SimAM
 from .sk import SelectiveKernel
 from .srm import SRM
 from .sse import SpatialSqueezeExcitation
+from .triplet import TripletAttention
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AttentionModule", "BAM", "CBAM", "ChannelAttention", "CoordinateAttention", "ECA",
-    "FrequencyChannelAttention", "GatherExcite", "MECHANISMS", "Mechanism", "SCSE", "SRM",
-    "SelectiveKernel", "SpatialAttention", "SpatialSqueezeExcitation", "SqueezeExcitation",
+    "FrequencyChannelAttention", "GatherExcite", "GlobalContext", "MECHANISMS", "Mechanism",
+    "NonLocal", "SCSE", "SRM", "SelectiveKernel", "SimAM", "SpatialAttention",
+    "SpatialSqueezeExcitation", "SqueezeExcitation", "TripletAttention",
     "add_attention", "attention_modules", "create", "dct_basis", "dct_pool",
     "eca_kernel_size", "mechanisms", "models",
 ]

@@ -13,12 +13,16 @@ from .cbam import CBAM
 from .coord import CoordinateAttention
 from .eca import ECA
 from .fca import FrequencyChannelAttention
+from .gc import GlobalContext
 from .ge import GatherExcite
+from .nonlocal_block import NonLocal
 from .scse import SCSE
 from .se import SqueezeExcitation
+from .simam import SimAM
 from .sk import SelectiveKernel
 from .srm import SRM
 from .sse import SpatialSqueezeExcitation
+from .triplet import TripletAttention
 
 __all__ = ["Mechanism", "MECHANISMS", "create", "mechanisms"]
 
@@ -36,9 +40,13 @@ class Mechanism:
     citation_key: str  # key in the book's references.bib
     url: str
     # Where the paper puts it in a ResNet: "block" (on the residual branch, before the
-    # addition), "stage" (once at each boundary between stages) or "conv" (it replaces
-    # the 3×3 convolution).
+    # addition), "stage" (once at each boundary between stages), "conv" (it replaces
+    # the 3×3 convolution), "after-conv" (right after the 3×3 convolution, before its
+    # batch norm) or "between" (a residual block of its own, before the last block of
+    # the third stage, res4).
     placement: str = "block"
+    # The stages (0-3: res2-res5) whose blocks get it, for "block" and "after-conv".
+    stages: tuple[int, ...] = (0, 1, 2, 3)
 
 
 # sSE and scSE come from one paper.
@@ -160,6 +168,51 @@ MECHANISMS: dict[str, Mechanism] = {
             2021,
             "hou2021coordinate",
             "https://arxiv.org/abs/2103.02907",
+        ),
+        # Part II, beyond pooled gates.
+        Mechanism(
+            "triplet",
+            TripletAttention,
+            "Rotate to Attend: Convolutional Triplet Attention Module",
+            "Misra, Nalamada, Arasanipalai, Hou",
+            "WACV",
+            2021,
+            "misra2021rotate",
+            "https://arxiv.org/abs/2010.03045",
+        ),
+        Mechanism(
+            "simam",
+            SimAM,
+            "SimAM: A Simple, Parameter-Free Attention Module for Convolutional "
+            "Neural Networks",
+            "Yang, Zhang, Li, Xie",
+            "ICML",
+            2021,
+            "yang2021simam",
+            "https://proceedings.mlr.press/v139/yang21o.html",
+            placement="after-conv",
+        ),
+        Mechanism(
+            "nonlocal",
+            NonLocal,
+            "Non-local Neural Networks",
+            "Wang, Girshick, Gupta, He",
+            "CVPR",
+            2018,
+            "wang2018nonlocal",
+            "https://arxiv.org/abs/1711.07971",
+            placement="between",
+        ),
+        Mechanism(
+            "gc",
+            GlobalContext,
+            "GCNet: Non-local Networks Meet Squeeze-Excitation Networks and Beyond",
+            "Cao, Xu, Lin, Wei, Hu",
+            "ICCV Workshops",
+            2019,
+            "cao2019gcnet",
+            "https://arxiv.org/abs/1904.11492",
+            stages=(1, 2, 3),
         ),
     )
 }

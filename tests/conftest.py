@@ -10,7 +10,7 @@ NAMES = [m.name for m in attn_lib.mechanisms()]
 
 def build(name: str, channels: int, **kwargs):
     """A module of ``name`` for ``channels``; SK's groups shrink to a divisor of small widths."""
-    if name in ("sse", "eca", "srm"):
+    if name in ("sse", "eca", "srm", "triplet", "simam"):
         kwargs.pop("reduction", None)  # these have no bottleneck
     if name == "sk" and "groups" not in kwargs:
         kwargs["groups"] = math.gcd(channels, 32)

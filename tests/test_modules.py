@@ -24,6 +24,8 @@ def test_forward_keeps_shape_and_attention_has_documented_shapes(name, shape):
     expected = {
         "channel": (n, c, 1, 1), "spatial": (n, 1, h, w), "branch": (n, 2, c), "combined": (n, c, h, w),
         "local": (n, c, h, w), "height": (n, c, h, 1), "width": (n, c, 1, w),
+        "neuron": (n, c, h, w), "pairwise": (n, h * w, h * w), "context": (n, 1, h, w),
+        "transform": (n, c, 1, 1),
     }
     gates = module.attention(x)
     assert gates, f"{name} returned no attention"
@@ -42,6 +44,16 @@ def test_attention_is_what_forward_applies(name):
         expected = x * g["channel"]
     elif name == "coord":
         expected = x * g["height"] * g["width"]
+    elif name == "triplet":
+        expected = x * (g["width"] + g["height"] + g["spatial"]) / 3
+    elif name == "simam":
+        expected = x * g["neuron"]
+    elif name == "gc":  # fusion by addition
+        expected = x + g["transform"]
+    elif name == "nonlocal":  # forward's fused attention against the explicit matrix
+        n, c, h, w = x.shape
+        values = module.g(x).flatten(2).transpose(1, 2)
+        expected = module._respond(x, g["pairwise"] @ values)
     elif name == "sse":
         expected = x * g["spatial"]
     elif name == "scse":
@@ -100,9 +112,12 @@ def test_torch_export_matches_eager(name):
 
 
 def test_registry_lists_every_mechanism_with_its_paper():
-    assert NAMES == ["se", "sse", "scse", "cbam", "bam", "sk", "eca", "ge", "srm", "fca", "coord"]
+    assert NAMES == ["se", "sse", "scse", "cbam", "bam", "sk", "eca", "ge", "srm", "fca", "coord",
+                     "triplet", "simam", "nonlocal", "gc"]
     for m in attn_lib.mechanisms():
-        assert m.year in (2018, 2019, 2020, 2021) and m.title and m.citation_key and m.url.startswith("https://arxiv.org/abs/")
+        assert m.year in (2018, 2019, 2020, 2021) and m.title and m.citation_key
+        # SimAM is in PMLR (ICML) only; every other paper is on arXiv.
+        assert m.url.startswith("https://arxiv.org/abs/" if m.name != "simam" else "https://proceedings.mlr.press/")
         assert isinstance(attn_lib.create(m.name, 64), m.module)
 
 

@@ -12,7 +12,11 @@ How a fixed gate is applied follows each module's own equation:
 - BAM: ``x · (1 + M̄)`` with M̄ the mean of the combined 3-D gate;
 - SK: ``Σ_m ā_m ⊙ U_m``: the branches still run, their mixing weights are fixed;
 - GE, SRM, FCA: ``x · ḡ`` (GE with a finite extent: its mean 3-D gate); Coordinate
-  Attention: ``x · ā_h · ā_w``.
+  Attention: ``x · ā_h · ā_w``;
+- Triplet Attention: ``x · (ḡ_H + ḡ_W + ḡ_C) / 3``; SimAM: ``x · ḡ``;
+- Non-local: ``BN(W_z Ā g(x)) + x``: the values g(x) are still the image's, the attention
+  matrix is the mean one; GC: ``x + t̄`` (or ``x · t̄`` with multiplicative fusion), the
+  transformed context fixed.
 
 A spatial gate's mean is a map: the same (1, 1, H, W) for every image, so this keeps the
 average "where" and removes the per-image "where".
@@ -28,8 +32,11 @@ from torch import Tensor, nn
 from .._base import AttentionModule, attention_modules
 from ..bam import BAM
 from ..cbam import CBAM, ChannelAttention, SpatialAttention
+from ..gc import GlobalContext
+from ..nonlocal_block import NonLocal
 from ..scse import SCSE
 from ..sk import SelectiveKernel
+from ..triplet import TripletAttention
 from ..viz.gates import collect_attention
 
 __all__ = ["mean_gates", "fixed_gates"]
@@ -70,6 +77,15 @@ def _apply_fixed(module: AttentionModule, gates: dict[str, Tensor], x: Tensor) -
         if "spatial" in gates:
             x = gates["spatial"] * x
         return x
+    if isinstance(module, TripletAttention):
+        return x * sum(gates.values()) / len(gates)
+    if isinstance(module, NonLocal):
+        values = module.pool(module.g(x)).flatten(2).transpose(1, 2)
+        return module._respond(x, gates["pairwise"] @ values)
+    if isinstance(module, GlobalContext):
+        return x + gates["transform"] if module.fusion == "add" else x * gates["transform"]
+    if set(gates) == {"neuron"}:  # SimAM
+        return gates["neuron"] * x
     if set(gates) == {"height", "width"}:  # Coordinate Attention: x · a_h · a_w
         return x * gates["height"] * gates["width"]
     if set(gates) == {"local"}:  # Gather-Excite with a finite extent: a 3-D gate

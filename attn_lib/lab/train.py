@@ -54,10 +54,10 @@ CLASSIFIER_ATTENTIONS = ("none", "se", "sse", "scse", "cbam", "bam", "sk", "eca"
 UNET_ATTENTIONS = ("none", "scse")
 # The lab's classifiers: no attention, the seven mechanisms of the notes, Part II's, and two
 # controls. Part II's mechanisms train on the tasks their chapters use (PART2_TASKS).
-PART2_ATTENTIONS = ("ge", "srm", "fca", "coord")
+PART2_ATTENTIONS = ("ge", "srm", "fca", "coord", "triplet", "simam", "nonlocal", "gc")
 PART2_TASKS = ("cued", "spotlight")
 LAB_ATTENTIONS = CLASSIFIER_ATTENTIONS + PART2_ATTENTIONS
-REDUCED = ("se", "scse", "cbam", "bam", "fca")  # r = 4 in the lab (see lab_recipe)
+REDUCED = ("se", "scse", "cbam", "bam", "fca", "gc")  # r = 4 in the lab (see lab_recipe)
 LAB_CONTROLS = ("none-wide", "sk-fixed")
 # The lab's U-Nets, on the spotlight task: Roy et al.'s three SE variants and no attention
 # (with the wider no-attention control).
@@ -140,9 +140,10 @@ def lab_recipe(dataset: str, attention: str, seed: int = 0, model: str = "classi
 
     Classifier: a ResNet-10 of width 16 with a strided stem, 64-px images, 3000 training
     images for 6 epochs. U-Net (spotlight only): depth 3, width 12, 64-px images, 1500
-    training images for 6 epochs, batch 32. Reduction r = 4 for SE, scSE, CBAM, BAM and FCA
-    (at widths 12-128, r = 16 would leave 1-8 hidden units); Coordinate Attention keeps its
-    paper's max(8, C/32) hidden channels, 8 at these widths.
+    training images for 6 epochs, batch 32. Reduction r = 4 for SE, scSE, CBAM, BAM, FCA and
+    GC (at widths 12-128, r = 16 would leave 1-8 hidden units); Coordinate Attention keeps its
+    paper's max(8, C/32) hidden channels, 8 at these widths; the non-local block its paper's
+    C/2.
     """
     _check_choice("model", model, ("classifier", "unet"))
     _check_choice("dataset", dataset, TASKS if model == "classifier" else LAB_UNET_TASKS)

@@ -11,6 +11,14 @@ Placement:
   residual block, on the residual branch after its last batch norm and before the
   addition (SE Fig. 3, CBAM Fig. 3, ECA Fig. 2; GE's RN50-GEP*.prototxt, SRM's and
   FcaNet's models/*.py, CA as SE).
+- "gc": the same place, in the blocks of stages c3-c5 only (GCNet Sec. 5.1, the
+  authors' ``stage_with_gcb=(False, True, True, True)``).
+- "triplet": the same place, in every block (the authors' MODELS/resnet.py).
+- "simam": right after each block's 3×3 convolution (a BasicBlock's second), before its
+  batch norm, as the authors' ResNets place it.
+- "nonlocal": one non-local block, a residual block of its own, right before the last
+  residual block of res4 (the third stage), as the paper's image models place it
+  (Sec. 5, Mask R-CNN); with one block per stage, at that stage's input.
 - "bam": once at each of the three boundaries between the four stages (BAM Fig. 1).
 - "sk": SK is a convolution, not a gate: it replaces each block's (first) 3×3
   convolution, as SKNet does in ResNeXt's bottleneck; :func:`sknet50` is the paper's
@@ -33,6 +41,8 @@ __all__ = ["ResNet", "resnet18", "resnet50", "sknet50", "BasicBlock", "Bottlenec
 BLOCK_ATTENTIONS = tuple(n for n, m in MECHANISMS.items() if m.placement == "block")
 STAGE_ATTENTIONS = tuple(n for n, m in MECHANISMS.items() if m.placement == "stage")
 CONV_ATTENTIONS = tuple(n for n, m in MECHANISMS.items() if m.placement == "conv")
+AFTER_CONV_ATTENTIONS = tuple(n for n, m in MECHANISMS.items() if m.placement == "after-conv")
+BETWEEN_ATTENTIONS = tuple(n for n, m in MECHANISMS.items() if m.placement == "between")
 
 # Builds the attention module of a block from its channel count; None means no
 # attention.
@@ -83,11 +93,13 @@ class BasicBlock(nn.Module):
         stride: int = 1,
         attention: AttentionFactory = None,
         conv3x3: ConvFactory = conv3x3_bn_relu,
+        after_conv: AttentionFactory = None,
     ) -> None:
         super().__init__()
-        self.residual = nn.Sequential(
-            *conv3x3(cin, planes, stride, 1), *_conv_bn(planes, planes, 3)
-        )
+        second = _conv_bn(planes, planes, 3)
+        if after_conv:  # between the second 3×3 convolution and its batch norm
+            second.insert(1, after_conv(planes))
+        self.residual = nn.Sequential(*conv3x3(cin, planes, stride, 1), *second)
         self.attention = attention(planes) if attention else nn.Identity()
         self.shortcut = _shortcut(cin, planes, stride)
         self.relu = nn.ReLU(inplace=True)
@@ -114,14 +126,18 @@ class Bottleneck(nn.Module):
         conv3x3: ConvFactory = conv3x3_bn_relu,
         groups: int = 1,
         width_per_group: int = 64,
+        after_conv: AttentionFactory = None,
     ) -> None:
         super().__init__()
         width = planes * width_per_group // 64 * groups
         cout = planes * self.expansion
+        middle = conv3x3(width, width, stride, groups)
+        if after_conv:  # between the 3×3 convolution and its batch norm
+            middle.insert(1, after_conv(width))
         self.residual = nn.Sequential(
             *_conv_bn(cin, width, 1),
             nn.ReLU(inplace=True),
-            *conv3x3(width, width, stride, groups),
+            *middle,
             *_conv_bn(width, cout, 1),
         )
         self.attention = attention(cout) if attention else nn.Identity()
@@ -162,7 +178,8 @@ class ResNet(nn.Module):
         **block_kwargs,
     ) -> None:
         super().__init__()
-        known = BLOCK_ATTENTIONS + STAGE_ATTENTIONS + CONV_ATTENTIONS
+        known = (BLOCK_ATTENTIONS + STAGE_ATTENTIONS + CONV_ATTENTIONS + AFTER_CONV_ATTENTIONS
+                 + BETWEEN_ATTENTIONS)
         if attention is not None and attention not in known:
             raise ValueError(
                 f"ResNet: attention must be None or one of {known}, got {attention!r}"
@@ -174,9 +191,12 @@ class ResNet(nn.Module):
         kwargs = attention_kwargs or {}
         factory = (
             (lambda c: create(attention, c, **kwargs))
-            if attention in BLOCK_ATTENTIONS
+            if attention in BLOCK_ATTENTIONS + AFTER_CONV_ATTENTIONS
             else None
         )
+        # The stages whose blocks get it (GC: c3-c5 only).
+        with_attention = MECHANISMS[attention].stages if factory else ()
+        factory_key = "after_conv" if attention in AFTER_CONV_ATTENTIONS else "attention"
         if attention in CONV_ATTENTIONS:
             block_kwargs["conv3x3"] = lambda cin, cout, stride, groups: [
                 create(
@@ -199,18 +219,23 @@ class ResNet(nn.Module):
         stages, cin = [], width
         for i, blocks in enumerate(layers):
             planes, stride = width * 2**i, 1 if i == 0 else 2
-            stage = []
+            stage, stage_input = [], cin
             for j in range(blocks):
                 stage.append(
                     block(
                         cin,
                         planes,
                         stride if j == 0 else 1,
-                        attention=factory,
+                        **{factory_key: factory if i in with_attention else None},
                         **block_kwargs,
                     )
                 )
                 cin = planes * block.expansion
+            if attention in BETWEEN_ATTENTIONS and i == 2:
+                # Its own residual block, before the stage's last block, on that block's
+                # input (the previous stage's output when the stage has one block).
+                last_input = cin if blocks > 1 else stage_input
+                stage.insert(len(stage) - 1, create(attention, last_input, **kwargs))
             stages.append(nn.Sequential(*stage))
         self.stages = nn.ModuleList(stages)
         # BAM sits after stages 1-3, on the features passed to the next stage.

@@ -1,0 +1,62 @@
+"""SimAM: a parameter-free gate on every neuron, from the closed-form minimum of an
+energy function.
+
+Yang, Zhang, Li, Xie. "SimAM: A Simple, Parameter-Free Attention Module for
+Convolutional Neural Networks". ICML 2021. https://proceedings.mlr.press/v139/yang21o.html
+
+For each channel, μ and σ² are the mean and variance of its H·W values, σ² divided by
+n = HW − 1. A neuron t's minimal energy is low where t stands out from its channel;
+its inverse is
+
+    1/e_t = (t − μ)² / (4 (σ² + λ)) + 0.5,        out = x · sigmoid(1/e)
+
+so the gate is a full (N, C, H, W) map with no learned weight. λ regularises the energy
+(the paper: 1e-4).
+
+On a 1×1 map there is one neuron per channel: HW − 1 = 0, and the authors' code divides
+0 by 0 (NaN). Here n is floored at 1: t − μ = 0, σ² = 0, and every gate is
+sigmoid(0.5), the value the formula takes as the deviation goes to zero.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from ._base import AttentionModule
+
+__all__ = ["SimAM"]
+
+
+class SimAM(AttentionModule):
+    """A 3-D gate from each neuron's squared deviation from its channel's mean.
+
+    Args:
+        channels: C, the number of input (and output) channels (checked, unused: there are
+            no weights).
+        lambda_: λ in the energy. Paper and the authors' module: 1e-4.
+
+    Shapes:
+        forward: x (N, C, H, W) -> (N, C, H, W)
+        attention: {"neuron": (N, C, H, W)}, values in (sigmoid(0.5), 1) ≈ (0.62, 1)
+    """
+
+    def __init__(self, channels: int, lambda_: float = 1e-4) -> None:
+        super().__init__(channels)
+        if isinstance(lambda_, bool) or not isinstance(lambda_, (int, float)) or not lambda_ > 0:
+            raise ValueError(f"SimAM: lambda_ must be a positive number, got {lambda_!r}")
+        self.lambda_ = float(lambda_)
+
+    def gate(self, x: Tensor) -> Tensor:
+        """sigmoid(1/e), with gradients: x (N, C, H, W) -> (N, C, H, W)."""
+        h, w = x.shape[2:]
+        n = max(h * w - 1, 1)
+        deviation = (x - x.mean((2, 3), keepdim=True)).square()
+        variance = deviation.sum((2, 3), keepdim=True) / n
+        return (deviation / (4 * (variance + self.lambda_)) + 0.5).sigmoid()
+
+    def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        g = self.gate(x)
+        return x * g, {"neuron": g}
+
+    def extra_repr(self) -> str:
+        return f"channels={self.channels}, lambda_={self.lambda_:g}"

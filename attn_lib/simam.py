@@ -20,11 +20,26 @@ sigmoid(0.5), the value the formula takes as the deviation goes to zero.
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 from ._base import AttentionModule
 
 __all__ = ["SimAM"]
+
+
+def _inverse_energy(x: Tensor, lambda_: float) -> Tensor:
+    """1/e = (t − μ)² / (4 (σ² + λ)) + 0.5 for every neuron t: (N, C, H, W) -> same."""
+    h, w = x.shape[2:]
+    n = max(h * w - 1, 1)  # σ²'s divisor, floored at 1 for 1×1 maps
+    deviation = (x - x.mean((2, 3), keepdim=True)).square()
+    variance = deviation.sum((2, 3), keepdim=True) / n
+    return deviation / (4 * (variance + lambda_)) + 0.5
+
+
+# torch.fx (the book's diagrams) records this as one operation: the floor on n is Python
+# on the map's size, which cannot be traced symbolically.
+torch.fx.wrap("_inverse_energy")
 
 
 class SimAM(AttentionModule):
@@ -48,11 +63,7 @@ class SimAM(AttentionModule):
 
     def gate(self, x: Tensor) -> Tensor:
         """sigmoid(1/e), with gradients: x (N, C, H, W) -> (N, C, H, W)."""
-        h, w = x.shape[2:]
-        n = max(h * w - 1, 1)
-        deviation = (x - x.mean((2, 3), keepdim=True)).square()
-        variance = deviation.sum((2, 3), keepdim=True) / n
-        return (deviation / (4 * (variance + self.lambda_)) + 0.5).sigmoid()
+        return _inverse_energy(x, self.lambda_).sigmoid()
 
     def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         g = self.gate(x)

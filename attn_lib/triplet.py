@@ -90,7 +90,7 @@ class TripletAttention(AttentionModule):
         # Pooled over H: a (C, W) plane, as the code's permute(0, 2, 1, 3) lays it out.
         g_h = self.channel_width(_z_pool(x, 2)).view(n, c, 1, w)
         # Pooled over W: an (H, C) plane, as permute(0, 3, 2, 1) lays it out.
-        g_w = self.height_channel(_z_pool(x, 3)).transpose(2, 3).reshape(n, c, h, 1)
+        g_w = self.height_channel(_z_pool(x, 3).transpose(2, 3)).transpose(2, 3).reshape(n, c, h, 1)
         gates = {"width": g_h, "height": g_w}
         if self.height_width is not None:
             gates["spatial"] = self.height_width(_z_pool(x, 1))  # (N, 1, H, W)

@@ -19,18 +19,25 @@ from ..cbam import CBAM, ChannelAttention
 from ..coord import CoordinateAttention
 from ..eca import ECA
 from ..fca import TOP16, FrequencyChannelAttention, dct_basis
+from ..gc import GlobalContext
 from ..ge import GatherExcite
+from ..nonlocal_block import NonLocal
 from ..registry import create
 from ..scse import SCSE
 from ..se import SqueezeExcitation
+from ..simam import SimAM
 from ..sk import SelectiveKernel
 from ..srm import SRM
 from ..sse import SpatialSqueezeExcitation
+from ..triplet import TripletAttention
 
-# Every registered module, plus CBAM's channel half on its own (it has a target of its own).
-CASES = ("se", "sse", "scse", "cbam", "cbam-channel", "bam", "sk", "eca", "ge", "srm", "fca", "coord")
+# Every registered module but the non-local block, plus CBAM's channel half on its own (it has a
+# target of its own) and GC against timm's GlobalContext. The non-local block's cost grows as
+# (HW)²: it has a curve of its own over H = W (attn_lib.bench.curve), not a place in this grid.
+CASES = ("se", "sse", "scse", "cbam", "cbam-channel", "bam", "sk", "eca", "ge", "srm", "fca", "coord",
+         "triplet", "simam", "gc", "gc-timm")
 
-__all__ = ["CASES", "BASELINES", "baseline_module", "check_baseline", "library_module"]
+__all__ = ["CASES", "BASELINES", "baseline_module", "check_baseline", "library_module", "timm_available"]
 
 BASELINES = {
     "se": "notes' cSEBlock: nn.AdaptiveAvgPool2d, 1×1 convs with bias and the paper's ReLU, nn.Sigmoid, r = 16",
@@ -52,6 +59,15 @@ BASELINES = {
            "biases, sigmoid, x * y.expand_as(x)",
     "coord": "authors' CoordAtt (coordatt.py): AdaptiveAvgPool2d((None, 1)) and ((1, None)), permute, cat, conv1, "
              "BatchNorm2d, h_swish, split, permute, conv_h, conv_w, sigmoid, identity * a_w * a_h",
+    "triplet": "authors' TripletAttention: permute(...).contiguous() twice, ZPool (cat of max and mean), "
+               "BasicConv (7×7 conv, BatchNorm2d), sigmoid, x * scale per branch, permute back, 1/3 * (sum)",
+    "simam": "authors' simam_module: x - mean, pow(2), sum / n + λ, divide, + 0.5, nn.Sigmoid, x * gate",
+    "gc": "authors' ContextBlock (channel_add): conv_mask, view, softmax, unsqueeze, matmul, "
+          "channel_add_conv (conv, LayerNorm, ReLU, conv), out = x + term",
+    "gc-timm": "timm's GlobalContext(fuse_add=True, fuse_scale=False, rd_ratio=1/16), LayerNorm2d's eps set to "
+               "the library's 1e-5 so that the two compute the same",
+    "nonlocal": "authors'-code style in PyTorch: θ, φ, g convs, view and permute, matmul, × (C/2)^-½, softmax, "
+                "matmul, permute, W_z conv, BatchNorm2d, + x (the attention matrix held in memory)",
 }
 
 
@@ -62,7 +78,7 @@ def _copy(dst: nn.Module, src: nn.Module, weight: Callable[[Tensor], Tensor] = l
     with torch.no_grad():
         dst.weight.copy_(weight(src.weight).reshape(dst.weight.shape))
         if getattr(src, "bias", None) is not None:
-            dst.bias.copy_(src.bias)
+            dst.bias.copy_(src.bias.reshape(dst.bias.shape))
         if isinstance(src, nn.modules.batchnorm._BatchNorm):
             dst.running_mean.copy_(src.running_mean)
             dst.running_var.copy_(src.running_var)
@@ -374,10 +390,140 @@ class _BaselineCoord(nn.Module):
         return identity * a_w * a_h
 
 
+class _BaselineTriplet(nn.Module):
+    """BASELINE (the authors' TripletAttention, triplet_attention.py)."""
+
+    class _Gate(nn.Module):
+        def __init__(self, lib_gate: nn.Module) -> None:
+            super().__init__()
+            k = lib_gate.conv.kernel_size[0]
+            self.conv = nn.Conv2d(2, 1, k, padding=(k - 1) // 2, bias=False)
+            self.bn = nn.BatchNorm2d(1, eps=1e-5, momentum=0.01)
+            _copy(self.conv, lib_gate.conv)
+            _copy(self.bn, lib_gate.bn)
+
+        def forward(self, x: Tensor) -> Tensor:
+            x_compress = torch.cat((torch.max(x, 1)[0].unsqueeze(1), torch.mean(x, 1).unsqueeze(1)), dim=1)
+            scale = torch.sigmoid_(self.bn(self.conv(x_compress)))
+            return x * scale
+
+    def __init__(self, lib: TripletAttention) -> None:
+        super().__init__()
+        self.cw = self._Gate(lib.channel_width)
+        self.hc = self._Gate(lib.height_channel)
+        self.hw = self._Gate(lib.height_width)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x_out1 = self.cw(x.permute(0, 2, 1, 3).contiguous()).permute(0, 2, 1, 3).contiguous()
+        x_out2 = self.hc(x.permute(0, 3, 2, 1).contiguous()).permute(0, 3, 2, 1).contiguous()
+        x_out = self.hw(x)
+        return 1 / 3 * (x_out + x_out1 + x_out2)
+
+
+class _BaselineSimAM(nn.Module):
+    """BASELINE (the authors' simam_module, with n floored at 1 as the library does)."""
+
+    def __init__(self, lib: SimAM) -> None:
+        super().__init__()
+        self.activaton = nn.Sigmoid()
+        self.e_lambda = lib.lambda_
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, c, h, w = x.size()
+        n = max(w * h - 1, 1)
+        x_minus_mu_square = (x - x.mean(dim=[2, 3], keepdim=True)).pow(2)
+        y = x_minus_mu_square / (4 * (x_minus_mu_square.sum(dim=[2, 3], keepdim=True) / n + self.e_lambda)) + 0.5
+        return x * self.activaton(y)
+
+
+class _BaselineGC(nn.Module):
+    """BASELINE (the authors' ContextBlock with pooling 'att' and fusion 'channel_add')."""
+
+    def __init__(self, lib: GlobalContext) -> None:
+        super().__init__()
+        c, planes = lib.channels, lib.transform[0].out_channels
+        self.conv_mask = nn.Conv2d(c, 1, kernel_size=1)
+        self.softmax = nn.Softmax(dim=2)
+        self.channel_add_conv = nn.Sequential(
+            nn.Conv2d(c, planes, kernel_size=1), nn.LayerNorm([planes, 1, 1]), nn.ReLU(inplace=True),
+            nn.Conv2d(planes, c, kernel_size=1))
+        _copy(self.conv_mask, lib.mask)
+        for i in (0, 1, 3):
+            _copy(self.channel_add_conv[i], lib.transform[i])
+
+    def spatial_pool(self, x: Tensor) -> Tensor:
+        batch, channel, height, width = x.size()
+        input_x = x.view(batch, channel, height * width).unsqueeze(1)
+        context_mask = self.conv_mask(x).view(batch, 1, height * width)
+        context_mask = self.softmax(context_mask).unsqueeze(-1)
+        return torch.matmul(input_x, context_mask).view(batch, channel, 1, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.channel_add_conv(self.spatial_pool(x))
+
+
+def timm_available() -> bool:
+    """Whether timm imports here (it is the optional ``test`` extra)."""
+    try:
+        from ..book.environment import import_torchvision
+
+        import_torchvision()
+        import timm.layers  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _timm_gc(lib: GlobalContext) -> nn.Module:
+    """timm's GlobalContext with additive fusion, holding the library module's weights."""
+    if not timm_available():
+        raise ImportError("the gc-timm case needs timm (pip install 'attn_lib[test]')")
+    from timm.layers import GlobalContext as TimmGlobalContext
+
+    hidden = lib.transform[0].out_channels
+    module = TimmGlobalContext(lib.channels, fuse_add=True, fuse_scale=False, rd_channels=hidden)
+    module.mlp_add.norm.eps = lib.transform[1].eps
+    _copy(module.conv_attn, lib.mask)
+    _copy(module.mlp_add.fc1, lib.transform[0])
+    _copy(module.mlp_add.norm, lib.transform[1])
+    _copy(module.mlp_add.fc2, lib.transform[3])
+    return module
+
+
+class _BaselineNonLocal(nn.Module):
+    """BASELINE (the embedded-Gaussian block as the authors' code computes it, in PyTorch)."""
+
+    def __init__(self, lib: NonLocal) -> None:
+        super().__init__()
+        c, inner = lib.channels, lib.inner
+        self.inner, self.scale = inner, lib.softmax_scale
+        self.theta, self.phi, self.g = (nn.Conv2d(c, inner, 1) for _ in range(3))
+        self.pool = copy.deepcopy(lib.pool)
+        self.W = nn.Conv2d(inner, c, 1)
+        self.bn = nn.BatchNorm2d(c)
+        for name in ("theta", "phi", "g"):
+            _copy(getattr(self, name), getattr(lib, name))
+        _copy(self.W, lib.out)
+        _copy(self.bn, lib.bn)
+
+    def forward(self, x: Tensor) -> Tensor:
+        batch = x.size(0)
+        theta_x = self.theta(x).view(batch, self.inner, -1).permute(0, 2, 1)
+        phi_x = self.pool(self.phi(x)).view(batch, self.inner, -1)
+        g_x = self.pool(self.g(x)).view(batch, self.inner, -1).permute(0, 2, 1)
+        f = torch.matmul(theta_x, phi_x) * self.scale
+        f_div_c = F.softmax(f, dim=-1)
+        y = torch.matmul(f_div_c, g_x).permute(0, 2, 1).contiguous()
+        y = y.view(batch, self.inner, *x.size()[2:])
+        return self.bn(self.W(y)) + x
+
+
 _BASELINE_CLASSES = {
     "se": _BaselineSE, "sse": _BaselineSSE, "scse": _BaselineSCSE, "cbam": _BaselineCBAM,
     "cbam-channel": _BaselineChannelAttention, "bam": _BaselineBAM, "sk": _BaselineSK, "eca": _BaselineECA,
     "ge": _BaselineGE, "srm": _BaselineSRM, "fca": _BaselineFCA, "coord": _BaselineCoord,
+    "triplet": _BaselineTriplet, "simam": _BaselineSimAM, "gc": _BaselineGC, "gc-timm": _timm_gc,
+    "nonlocal": _BaselineNonLocal,
 }
 
 
@@ -385,7 +531,10 @@ def library_module(case: str, channels: int, seed: int = 0) -> nn.Module:
     """The library's module for ``case`` with the paper's defaults, every parameter and batch-norm
     statistic randomised (so that a baseline wired to the wrong weights cannot pass the check)."""
     torch.manual_seed(seed)
-    module = ChannelAttention(channels) if case == "cbam-channel" else create(case, channels)
+    if case == "cbam-channel":
+        module = ChannelAttention(channels)
+    else:
+        module = create("gc" if case == "gc-timm" else case, channels)
     with torch.no_grad():
         for name, t in module.state_dict().items():
             if not t.is_floating_point():

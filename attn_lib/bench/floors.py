@@ -26,6 +26,14 @@ FLOORS = {
            "single operation for; torch.var_mean takes 30 times as long as x.mean)",
     "coord": "x.mean(3), x.mean(2) and one scaling pass x * g_h (a fused kernel could apply g_h · g_w in that "
              "one pass); backward: the reductions of grad_out · x to (N, C, H) and (N, C, W) and grad_out * g_h",
+    "triplet": "x.mean(1), x.mean(2), x.mean(3) (the three Z-pools; their max is a second reduction that a fused "
+               "kernel would take in the same read) and one scaling pass x * g (the three gates summed, N×C×H×W)",
+    "simam": "x.mean((2,3)) and one scaling pass x * g (the deviations need μ first, so two reads of x; g "
+             "precomputed, N×C×H×W); backward: the reduction of (grad_out · x) to (N, C) and grad_out * g",
+    "gc": "x.mean((2,3)) (a fused online-softmax kernel reads x once for the logits and the context) and one "
+          "pass x + t (t precomputed, N×C×1×1); backward: grad_out.sum((2,3)) and one pass for the input "
+          "gradient, grad_out + α · g_c",
+    "gc-timm": "as gc",
 }
 BACKWARD_FLOOR = (
     "forward floor, plus for each gate the reduction of (grad_out · x) to the gate's shape "
@@ -54,6 +62,31 @@ def floor_call(case: str, module: nn.Module, x: Tensor, grad_out: Tensor, backwa
 
     if case in ("se", "eca", "cbam-channel", "ge", "fca", "srm"):
         fwd, bwd = channel_fwd, channel_bwd
+    elif case == "simam":
+        g3 = torch.rand_like(x)
+
+        def fwd():
+            return x.mean((2, 3)), x * g3
+
+        def bwd():
+            return torch.einsum("nchw,nchw->nc", grad_out, x), grad_out * g3
+    elif case == "triplet":
+        g3 = torch.rand_like(x)
+
+        def fwd():
+            return x.mean(1), x.mean(2), x.mean(3), x * g3
+
+        def bwd():
+            return (torch.einsum("nchw,nchw->nhw", grad_out, x), torch.einsum("nchw,nchw->ncw", grad_out, x),
+                    torch.einsum("nchw,nchw->nch", grad_out, x), grad_out * g3)
+    elif case in ("gc", "gc-timm"):
+        alpha = torch.rand(n, 1, h, w, device=x.device)
+
+        def fwd():
+            return x.mean((2, 3)), x + g
+
+        def bwd():
+            return grad_out.sum((2, 3)), torch.addcmul(grad_out, alpha, g)
     elif case == "coord":
         g_h = torch.rand(n, c, h, 1, device=x.device)
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import torch
 
-from .baselines import BASELINES, CASES
+from .baselines import BASELINES, CASES, timm_available
+from .curve import CURVE_SIZES, nonlocal_curve
 from .floors import BACKWARD_FLOOR, FLOORS
 from .report import evaluate_targets, report
 from .resnet50 import resnet50_table
@@ -25,12 +26,19 @@ CHANNELS = (64, 256, 1024)
 SIZES = (56, 28, 14, 7)
 QUICK_CHANNELS = (64, 256)
 QUICK_SIZES = (28, 7)
+QUICK_CURVE_SIZES = (7, 14)
 
 
 def run(cases=CASES, channels=CHANNELS, sizes=SIZES, rounds: int = 15, min_block: float = 0.02,
         budget: float | None = 20.0, resnet: bool = True, resnet_rounds: int = 7, devices=None,
-        progress: bool = True) -> dict:
-    """Measure every case at every shape on every device; return the JSON-ready result."""
+        progress: bool = True, curve_sizes=CURVE_SIZES) -> dict:
+    """Measure every case at every shape on every device; return the JSON-ready result.
+
+    The non-local block's curve over H = W (``curve_sizes``; empty: none) runs on the CPU."""
+    if "gc-timm" in cases and not timm_available():
+        print("timm is not installed: the gc-timm case is skipped (pip install 'attn_lib[test]')",
+              file=sys.stderr)
+        cases = tuple(c for c in cases if c != "gc-timm")
     if devices is None:
         devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     started = time.perf_counter()
@@ -63,6 +71,9 @@ def run(cases=CASES, channels=CHANNELS, sizes=SIZES, rounds: int = 15, min_block
         "modules": rows,
         "targets": evaluate_targets(rows),
     }
+    if curve_sizes:
+        result["nonlocal_curve"] = nonlocal_curve(sizes=curve_sizes, rounds=max(3, rounds // 2),
+                                                  min_block=min_block, budget=budget, progress=progress)
     if resnet:
         result["resnet50"] = resnet50_table(rounds=resnet_rounds)
     result["meta"]["seconds"] = round(time.perf_counter() - started, 1)
@@ -80,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rounds", type=int, default=None, help="interleaved rounds per comparison")
     p.add_argument("--min-block", type=float, default=None, help="seconds each timed block lasts at least")
     p.add_argument("--no-resnet", action="store_true", help="skip the ResNet-50 table")
+    p.add_argument("--no-curve", action="store_true", help="skip the non-local block's curve over H = W")
     p.add_argument("--threads", type=int, default=1,
                    help="intra-op threads (default 1: on a shared machine, threads that wait for each other at "
                         "every operation turn a 40 µs operation into milliseconds whenever one is descheduled)")
@@ -100,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         budget=4.0 if quick else 20.0,
         resnet=not args.no_resnet,
         resnet_rounds=3 if quick else 7,
+        curve_sizes=() if args.no_curve else QUICK_CURVE_SIZES if quick else CURVE_SIZES,
     )
     torch.set_num_threads(args.threads)
     kept = False if args.system_malloc else keep_freed_memory()

@@ -13,7 +13,7 @@ Beyond". ICCV Workshops 2019. https://arxiv.org/abs/1904.11492
 The GCNet paper's observation: in a trained non-local block, the attention maps of
 different query positions are nearly the same. GC computes that one map once, so the
 cost is linear in HW, and keeps SE's bottleneck for the transform, with a LayerNorm
-inside (the paper: it eases optimisation of the two-layer bottleneck). As in the
+after its first layer. As in the
 authors' code (ContextBlock), every convolution has a bias, the last layer starts at
 zero (a fresh block is the identity under addition) and W_k gets He initialisation
 (fan-in). Fusion by multiplication, z_i = x_i · sigmoid(t), is the paper's ablation
@@ -49,7 +49,9 @@ class GlobalContext(AttentionModule):
     def __init__(self, channels: int, reduction: int = 16, fusion: str = "add") -> None:
         super().__init__(channels)
         if fusion not in ("add", "mul"):
-            raise ValueError(f"GlobalContext: fusion must be 'add' or 'mul', got {fusion!r}")
+            raise ValueError(
+                f"GlobalContext: fusion must be 'add' or 'mul', got {fusion!r}"
+            )
         hidden = hidden_width(channels, reduction)
         self.reduction = reduction
         self.fusion = fusion
@@ -66,7 +68,7 @@ class GlobalContext(AttentionModule):
         nn.init.zeros_(self.transform[-1].bias)
 
     def context_weights(self, x: Tensor) -> Tensor:
-        """α, with gradients: x (N, C, H, W) -> (N, 1, H, W), a softmax over positions."""
+        """α, with gradients: x (N, C, H, W) -> (N, 1, H, W), a softmax over HW."""
         n, _, h, w = x.shape
         return self.mask(x).view(n, 1, h * w).softmax(-1).view(n, 1, h, w)
 
@@ -74,7 +76,8 @@ class GlobalContext(AttentionModule):
         n, c, h, w = x.shape
         alpha = self.context_weights(x)
         # c = Σ_j α_j x_j as one (C × HW)·(HW × 1) product per image.
-        context = torch.bmm(x.reshape(n, c, h * w), alpha.view(n, h * w, 1)).view(n, c, 1, 1)
+        context = torch.bmm(x.reshape(n, c, h * w), alpha.view(n, h * w, 1))
+        context = context.view(n, c, 1, 1)
         t = self.transform(context)
         if self.fusion == "add":
             return x + t, {"context": alpha, "transform": t}

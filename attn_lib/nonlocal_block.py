@@ -4,16 +4,18 @@ over all positions, weighted by the softmax of query-key products.
 Wang, Girshick, Gupta, He. "Non-local Neural Networks". CVPR 2018.
 https://arxiv.org/abs/1711.07971
 
-    θ_i = W_θ x_i,   φ_j = W_φ x_j,   g_j = W_g x_j             1×1 convs C → C/2
-    A_ij = softmax_j(s · θ_i^T φ_j)                               over all positions j
-    y_i = Σ_j A_ij g_j,   z_i = BN(W_z y_i) + x_i                 W_z: 1×1 conv C/2 → C
+    θ_i = W_θ x_i,   φ_j = W_φ x_j,   g_j = W_g x_j        1×1 convs C → C/2
+    A_ij = softmax_j(s · θ_i^T φ_j)                          over all positions j
+    y_i = Σ_j A_ij g_j,   z_i = BN(W_z y_i) + x_i            W_z: 1×1 conv C/2 → C
 
 The batch norm's scale starts at zero, so a fresh block is the identity (the paper, Sec.
 4.1: "the scale parameter of this BN layer is initialized as zero"). Subsampling, the
-paper's trick (Sec. 3.3): a 2×2 max pool after φ and g, so that A has a quarter of its
-columns. The scale s: the paper's equation has none (s = 1); the authors' code multiplies
-θ^T φ by (C/2)^-½ (``NONLOCAL.USE_SCALE``), the 1/√d of a transformer's attention. This
-module follows the code (``scale=True``); ``scale=False`` gives the equation.
+paper's trick (Sec. 3.3): a 2×2 max pool after φ and g, so that A has a quarter of
+its columns (the authors' code pools the input of φ and g instead, and floors odd
+sizes where this module rounds up). The scale s: the
+paper's equation has none (s = 1); the authors' code multiplies θ^T φ by (C/2)^-½
+(``NONLOCAL.USE_SCALE``), the 1/√d of a transformer's attention. This module follows
+the code (``scale=True``); ``scale=False`` gives the equation.
 
 A is an (HW × H'W') matrix per image: the block's time and memory grow as (HW)².
 """
@@ -36,17 +38,17 @@ class NonLocal(AttentionModule):
         channels: C, the number of input (and output) channels.
         reduction: the embeddings' width is C // reduction. Paper: 2.
         subsample: max-pool φ and g by 2×2 (the paper's trick; odd sizes round up).
-        scale: multiply θ^T φ by (C/r)^-½, as the authors' code does; False follows the
-            paper's equation.
+        scale: multiply θ^T φ by (C/r)^-½, as the authors' code does; False follows
+            the paper's equation.
 
     Shapes:
         forward: x (N, C, H, W) -> (N, C, H, W)
-        attention: {"pairwise": (N, H·W, H'·W')}: row i is query i's softmax over the key
-            positions (H' = ⌈H/2⌉ with subsampling, else H), rows summing to 1.
+        attention: {"pairwise": (N, H·W, H'·W')}: row i is query i's softmax over the
+            key positions (H' = ⌈H/2⌉ with subsampling, else H), rows summing to 1.
 
-    ``forward`` computes A·g with PyTorch's fused scaled_dot_product_attention, which need
-    not hold A in memory; ``attention`` forms A explicitly. Both use the same θ, φ, g and
-    scale (a test checks that they agree).
+    ``forward`` computes A·g with PyTorch's fused scaled_dot_product_attention,
+    which need not hold A in memory; ``attention`` forms A explicitly. Both use the
+    same θ, φ, g and scale (a test checks that they agree).
     """
 
     def __init__(self, channels: int, reduction: int = 2, subsample: bool = False,

@@ -41,7 +41,8 @@ def test_baseline_check_catches_a_wrong_weight(case):
 def test_smoke_run_covers_every_module_mode_and_shape(tmp_path):
     out = tmp_path / "bench.json"
     command = [sys.executable, "-m", "attn_lib.bench", "--channels", "64", "--sizes", "8", "5",
-               "--rounds", "2", "--min-block", "0.001", "--no-resnet", "--out", str(out)]
+               "--rounds", "2", "--min-block", "0.001", "--no-resnet", "--curve-sizes", "4", "6",
+               "--out", str(out)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Targets" in done.stdout
@@ -70,6 +71,13 @@ def test_smoke_run_covers_every_module_mode_and_shape(tmp_path):
         assert isinstance(t["met"], bool) and t["shapes"] == 2 and 0 <= t["met_at"] <= 2
     assert set(result["floors"]) == set(result["baselines"]) == set(CASES)
     assert result["meta"]["threads"] == 1 and result["meta"]["clock"] == "thread_time"
+
+    curve = result["nonlocal_curve"]
+    assert {(r["mode"], r["H"]) for r in curve} == {(m, s) for m in MODES for s in (4, 6)}
+    for r in curve:
+        assert set(r["ms"]) == set(r["peak_bytes"]) == {"nonlocal", "nonlocal-explicit", "nonlocal-subsampled", "gc"}
+        assert all(math.isfinite(v) and v > 0 for v in r["ms"].values())
+        assert r["positions"] == r["H"] * r["W"]
 
 
 def test_paper_table_has_every_resnet50_variant_and_a_source_for_each():

@@ -101,8 +101,8 @@ def test_every_seed_trains_on_the_same_data():
 
 def test_the_protocol_covers_the_seven_mechanisms_none_and_controls_over_five_seeds():
     names = {(r.dataset, r.attention, r.seed) for r in lab_recipes() if r.task == "classifier"}
-    # sk-fixed on the scale task only; Part II's four on the cued and spotlight tasks
-    assert len(names) == 3 * 9 * 5 + 5 + 2 * 4 * 5
+    # sk-fixed on the scale task only; Part II's eight on the cued and spotlight tasks
+    assert len(names) == 3 * 9 * 5 + 5 + 2 * 8 * 5
     unets = {(r.dataset, r.attention, r.seed) for r in lab_recipes() if r.task == "unet"}
     assert unets == {("spotlight", a, s) for a in ("none", "se", "sse", "scse", "none-wide")
                      for s in range(5)}

@@ -66,8 +66,6 @@ BASELINES = {
           "channel_add_conv (conv, LayerNorm, ReLU, conv), out = x + term",
     "gc-timm": "timm's GlobalContext(fuse_add=True, fuse_scale=False, rd_ratio=1/16), LayerNorm2d's eps set to "
                "the library's 1e-5 so that the two compute the same",
-    "nonlocal": "authors'-code style in PyTorch: θ, φ, g convs, view and permute, matmul, × (C/2)^-½, softmax, "
-                "matmul, permute, W_z conv, BatchNorm2d, + x (the attention matrix held in memory)",
 }
 
 

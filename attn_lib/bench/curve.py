@@ -21,22 +21,27 @@ from ..registry import create
 from .baselines import baseline_module, check_baseline, library_module
 from .timing import BATCH, MODES, _call, interleaved_times, peak_bytes
 
-__all__ = ["CURVE_CHANNELS", "CURVE_SIZES", "nonlocal_curve"]
+__all__ = ["CURVE_BASELINE", "CURVE_CHANNELS", "CURVE_SIZES", "nonlocal_curve"]
 
 CURVE_CHANNELS = 256
+CURVE_BASELINE = ("nonlocal-explicit: the block as the authors' code computes it, in PyTorch: θ, φ, g convs, "
+                  "view and permute, matmul, × (C/2)^-½, softmax, matmul, permute, W_z conv, BatchNorm2d, + x "
+                  "(the HW × HW attention matrix held in memory)")
 CURVE_SIZES = (7, 14, 21, 28, 42, 56)
 
 
 def nonlocal_curve(channels: int = CURVE_CHANNELS, sizes=CURVE_SIZES, batch: int = BATCH, rounds: int = 7,
                    min_block: float = 0.02, budget: float | None = 20.0, progress: bool = True) -> list[dict]:
     """One row per (size, mode): ms and peak bytes of each candidate."""
-    library = library_module("nonlocal", channels)
-    baseline = baseline_module("nonlocal", library)
-    subsampled = create("nonlocal", channels, subsample=True)
-    subsampled.load_state_dict(library.state_dict())
-    gc = library_module("gc", channels)
     rows = []
     for size in sizes:
+        # Fresh modules at each size: training-mode calls move the batch norms' running
+        # statistics, by a different number of calls in each candidate.
+        library = library_module("nonlocal", channels)
+        baseline = baseline_module("nonlocal", library)
+        subsampled = create("nonlocal", channels, subsample=True)
+        subsampled.load_state_dict(library.state_dict())
+        gc = library_module("gc", channels)
         torch.manual_seed(1)
         x = torch.randn(batch, channels, size, size)
         check_baseline("nonlocal", library, baseline, x)

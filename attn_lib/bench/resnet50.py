@@ -39,7 +39,7 @@ def resnet50_table(rounds: int = 7, min_block: float = 0.0, device: torch.device
     builders = {
         "resnet50": lambda: resnet50(),
         **{a: (lambda a=a: resnet50(attention=a))
-           for a in ("se", "cbam", "bam", "eca", "ge", "srm", "fca", "coord")},
+           for a in ("se", "cbam", "bam", "eca", "ge", "srm", "fca", "coord", "triplet", "simam", "nonlocal", "gc")},
         "sknet50": lambda: sknet50(),
     }
     torch.manual_seed(0)

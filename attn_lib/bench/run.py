@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from .baselines import BASELINES, CASES, timm_available
-from .curve import CURVE_SIZES, nonlocal_curve
+from .curve import CURVE_BASELINE, CURVE_SIZES, nonlocal_curve
 from .floors import BACKWARD_FLOOR, FLOORS
 from .report import evaluate_targets, report
 from .resnet50 import resnet50_table
@@ -72,6 +72,7 @@ def run(cases=CASES, channels=CHANNELS, sizes=SIZES, rounds: int = 15, min_block
         "targets": evaluate_targets(rows),
     }
     if curve_sizes:
+        result["nonlocal_curve_baseline"] = CURVE_BASELINE
         result["nonlocal_curve"] = nonlocal_curve(sizes=curve_sizes, rounds=max(3, rounds // 2),
                                                   min_block=min_block, budget=budget, progress=progress)
     if resnet:
@@ -92,6 +93,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--min-block", type=float, default=None, help="seconds each timed block lasts at least")
     p.add_argument("--no-resnet", action="store_true", help="skip the ResNet-50 table")
     p.add_argument("--no-curve", action="store_true", help="skip the non-local block's curve over H = W")
+    p.add_argument("--curve-sizes", nargs="+", type=int, default=None,
+                   help=f"H = W of the non-local block's curve (default {' '.join(map(str, CURVE_SIZES))})")
     p.add_argument("--threads", type=int, default=1,
                    help="intra-op threads (default 1: on a shared machine, threads that wait for each other at "
                         "every operation turn a 40 µs operation into milliseconds whenever one is descheduled)")
@@ -112,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         budget=4.0 if quick else 20.0,
         resnet=not args.no_resnet,
         resnet_rounds=3 if quick else 7,
-        curve_sizes=() if args.no_curve else QUICK_CURVE_SIZES if quick else CURVE_SIZES,
+        curve_sizes=(() if args.no_curve else tuple(args.curve_sizes) if args.curve_sizes
+                     else QUICK_CURVE_SIZES if quick else CURVE_SIZES),
     )
     torch.set_num_threads(args.threads)
     kept = False if args.system_malloc else keep_freed_memory()

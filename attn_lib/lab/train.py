@@ -76,6 +76,7 @@ LAB_SHIPPED = (
     # Part II
     "cued-classifier-ge-seed0", "cued-classifier-srm-seed0", "cued-classifier-fca-seed0",
     "spotlight-classifier-coord-seed0",
+    *(f"{task}-classifier-{a}-seed0" for task in PART2_TASKS for a in ("triplet", "simam", "nonlocal", "gc")),
 )
 VAL_SEED = 20_000
 

@@ -11,8 +11,8 @@ Placement:
   residual block, on the residual branch after its last batch norm and before the
   addition (SE Fig. 3, CBAM Fig. 3, ECA Fig. 2; GE's RN50-GEP*.prototxt, SRM's and
   FcaNet's models/*.py, CA as SE).
-- "gc": the same place, in the blocks of stages c3-c5 only (GCNet Sec. 5.1, the
-  authors' ``stage_with_gcb=(False, True, True, True)``).
+- "gc": the same place, in the blocks of stages c3-c5 only (the authors' resnet.py
+  and configs: after conv3 and norm3, ``stage_with_gcb=(False, True, True, True)``).
 - "triplet": the same place, in every block (the authors' MODELS/resnet.py).
 - "simam": right after each block's 3×3 convolution (a BasicBlock's second), before its
   batch norm, as the authors' ResNets place it.
@@ -41,8 +41,12 @@ __all__ = ["ResNet", "resnet18", "resnet50", "sknet50", "BasicBlock", "Bottlenec
 BLOCK_ATTENTIONS = tuple(n for n, m in MECHANISMS.items() if m.placement == "block")
 STAGE_ATTENTIONS = tuple(n for n, m in MECHANISMS.items() if m.placement == "stage")
 CONV_ATTENTIONS = tuple(n for n, m in MECHANISMS.items() if m.placement == "conv")
-AFTER_CONV_ATTENTIONS = tuple(n for n, m in MECHANISMS.items() if m.placement == "after-conv")
-BETWEEN_ATTENTIONS = tuple(n for n, m in MECHANISMS.items() if m.placement == "between")
+AFTER_CONV_ATTENTIONS = tuple(
+    n for n, m in MECHANISMS.items() if m.placement == "after-conv"
+)
+BETWEEN_ATTENTIONS = tuple(
+    n for n, m in MECHANISMS.items() if m.placement == "between"
+)
 
 # Builds the attention module of a block from its channel count; None means no
 # attention.
@@ -178,8 +182,10 @@ class ResNet(nn.Module):
         **block_kwargs,
     ) -> None:
         super().__init__()
-        known = (BLOCK_ATTENTIONS + STAGE_ATTENTIONS + CONV_ATTENTIONS + AFTER_CONV_ATTENTIONS
-                 + BETWEEN_ATTENTIONS)
+        known = (
+            BLOCK_ATTENTIONS + STAGE_ATTENTIONS + CONV_ATTENTIONS
+            + AFTER_CONV_ATTENTIONS + BETWEEN_ATTENTIONS
+        )
         if attention is not None and attention not in known:
             raise ValueError(
                 f"ResNet: attention must be None or one of {known}, got {attention!r}"
@@ -196,7 +202,9 @@ class ResNet(nn.Module):
         )
         # The stages whose blocks get it (GC: c3-c5 only).
         with_attention = MECHANISMS[attention].stages if factory else ()
-        factory_key = "after_conv" if attention in AFTER_CONV_ATTENTIONS else "attention"
+        factory_key = (
+            "after_conv" if attention in AFTER_CONV_ATTENTIONS else "attention"
+        )
         if attention in CONV_ATTENTIONS:
             block_kwargs["conv3x3"] = lambda cin, cout, stride, groups: [
                 create(

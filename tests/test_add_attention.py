@@ -20,6 +20,10 @@ import timm  # noqa: E402  (imports torchvision, so after the workaround)
 
 BLOCK = [n for n, m in attn_lib.MECHANISMS.items() if m.placement == "block"]
 STAGE = [n for n, m in attn_lib.MECHANISMS.items() if m.placement == "stage"]
+# SimAM after each block's 3×3 convolution; one non-local block before res4's last block.
+OTHER = [n for n, m in attn_lib.MECHANISMS.items() if m.placement in ("after-conv", "between")]
+# Blocks in layer2-layer4 (GC's c3-c5): ResNet-18 2 + 2 + 2, ResNet-50 4 + 6 + 3.
+C3_C5 = {8: 6, 16: 13}
 BUILDERS = {
     "torchvision-resnet18": (lambda: torchvision.models.resnet18(), 8),
     "torchvision-resnet50": (lambda: torchvision.models.resnet50(), 16),
@@ -33,12 +37,13 @@ def n_params(model: nn.Module) -> int:
 
 
 @pytest.mark.parametrize("builder", list(BUILDERS))
-@pytest.mark.parametrize("name", BLOCK + STAGE)
+@pytest.mark.parametrize("name", BLOCK + STAGE + OTHER)
 def test_every_added_module_runs_once_in_the_forward_pass(builder, name):
     build, blocks = BUILDERS[builder]
     model = add_attention(build(), name).eval()
     found = attn_lib.attention_modules(model)
-    assert len(found) == (3 if name in STAGE else blocks)
+    expected = {"bam": 3, "nonlocal": 1, "gc": C3_C5[blocks]}.get(name, blocks)
+    assert len(found) == expected
     assert all(isinstance(m, attn_lib.MECHANISMS[name].module) for _, m in found)
     calls = {qualified: 0 for qualified, _ in found}
 
@@ -163,3 +168,22 @@ def test_bad_names_and_objects():
 def test_hyper_parameters_reach_every_module():
     model = add_attention(torchvision.models.resnet18(), "se", reduction=4)
     assert {m.reduction for _, m in attn_lib.attention_modules(model)} == {4}
+
+
+@pytest.mark.parametrize("library", ["torchvision", "timm"])
+@pytest.mark.parametrize("name", ["triplet", "simam", "nonlocal", "gc"])
+def test_part2_second_half_lands_where_the_library_resnet50_puts_it(library, name):
+    """The same parameter count as attn_lib.models.resnet50(attention=name), and the place:
+    SimAM after conv2, the non-local block before layer3's last block, GC in layer2-layer4."""
+    model = torchvision.models.resnet50() if library == "torchvision" else timm.create_model("resnet50")
+    add_attention(model, name)
+    assert n_params(model) == n_params(attn_lib.models.resnet50(attention=name))
+    names = [q for q, _ in attn_lib.attention_modules(model)]
+    if name == "simam":
+        assert names[0] == "layer1.0.conv2.1" and len(names) == 16
+    elif name == "nonlocal":
+        assert names == ["layer3.5.0"]
+    elif name == "gc":
+        assert {q.split(".")[0] for q in names} == {"layer2", "layer3", "layer4"}
+    with pytest.raises(ValueError, match="already has attention"):
+        add_attention(model, name)

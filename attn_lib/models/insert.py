@@ -7,11 +7,18 @@ library's.
 
 Each mechanism goes where its paper puts it (``Mechanism.placement`` in the registry):
 
-- "block" (SE, sSE, scSE, CBAM, ECA): in every residual block, on the residual branch
-  after its last batch norm and before the addition. In torchvision's blocks the last
-  batch norm (``bn2`` of a BasicBlock, ``bn3`` of a Bottleneck) becomes
+- "block" (SE, sSE, scSE, CBAM, ECA, GE, SRM, FCA, CA, Triplet, GC): in every residual
+  block (GC: of ``layer2``-``layer4``, its paper's c3-c5), on the residual branch after
+  its last batch norm and before the addition. In torchvision's blocks the last batch
+  norm (``bn2`` of a BasicBlock, ``bn3`` of a Bottleneck) becomes
   ``NormThenAttention(bn, gate)``, so that norm's state-dict keys gain a ``.0``; timm's
   blocks have a slot for it, ``se``, which their forward already calls at that point.
+- "after-conv" (SimAM): right after each block's ``conv2`` (its 3×3 convolution),
+  before ``bn2``: ``conv2`` becomes ``ConvThenAttention(conv2, module)`` and its keys
+  gain a ``.0``.
+- "between" (the non-local block): one block of its own before the last residual block
+  of ``layer3`` (res4), which becomes ``nn.Sequential(non_local, block)``: that block's
+  keys gain a ``.1``.
 - "stage" (BAM): once after each of ``layer1``, ``layer2`` and ``layer3``, appended to
   the stage.
 - "conv" (SK): not added. SK *replaces* a block's 3×3 convolution with new, untrained
@@ -30,7 +37,7 @@ from torch import nn
 from .._base import AttentionModule
 from ..registry import MECHANISMS, create
 
-__all__ = ["NormThenAttention", "add_attention"]
+__all__ = ["ConvThenAttention", "NormThenAttention", "add_attention"]
 
 # Attribute names that make a block a ResNet BasicBlock or Bottleneck, in torchvision
 # and timm.
@@ -46,6 +53,13 @@ class NormThenAttention(nn.Sequential):
 
     def __init__(self, norm: nn.Module, attention: nn.Module) -> None:
         super().__init__(norm, attention)
+
+
+class ConvThenAttention(nn.Sequential):
+    """A block's 3×3 convolution followed by an attention module (SimAM's place)."""
+
+    def __init__(self, conv: nn.Module, attention: nn.Module) -> None:
+        super().__init__(conv, attention)
 
 
 def _last_norm_name(block: nn.Module) -> str | None:
@@ -85,8 +99,17 @@ def _channels(norm: nn.Module, where: str) -> int:
     return norm.num_features
 
 
+def _in_stages(block_name: str, stages: tuple[int, ...]) -> bool:
+    """Whether a block named like "layer2.0" (torchvision, timm) is in one of ``stages``
+    (0-3: layer1-layer4)."""
+    return any(block_name.startswith(f"layer{s + 1}.") for s in stages)
+
+
 def _add_to_blocks(model: nn.Module, name: str, kwargs: dict) -> None:
     blocks = _residual_blocks(model)
+    stages = MECHANISMS[name].stages
+    if stages != (0, 1, 2, 3):
+        blocks = [b for b in blocks if _in_stages(b[0], stages)]
     if not blocks:
         raise ValueError(
             "add_attention: found no residual block it recognises in "
@@ -95,15 +118,20 @@ def _add_to_blocks(model: nn.Module, name: str, kwargs: dict) -> None:
             "(conv1..conv3, bn1..bn3). For this library's own networks pass "
             "attention= to attn_lib.models.resnet18/resnet50 instead"
         )
+    after_conv = MECHANISMS[name].placement == "after-conv"
     for block_name, block, norm_name in blocks:
         norm = getattr(block, norm_name)
-        if isinstance(norm, NormThenAttention) or (
-            _is_timm(block) and block.se is not None
-        ):
+        if isinstance(norm, NormThenAttention) or isinstance(
+            block.conv2, ConvThenAttention
+        ) or (_is_timm(block) and block.se is not None):
             raise ValueError(
                 f"add_attention: block {block_name!r} already has attention; "
                 "add one mechanism per network"
             )
+        if after_conv:
+            module = create(name, block.conv2.out_channels, **kwargs)
+            block.conv2 = ConvThenAttention(block.conv2, module)
+            continue
         module = create(name, _channels(norm, f"{block_name}.{norm_name}"), **kwargs)
         if _is_timm(block):
             block.se = (
@@ -132,6 +160,23 @@ def _add_to_stages(model: nn.Module, name: str, kwargs: dict) -> None:
             getattr(last_block, norm_name), f"{stage_name}'s last block"
         )
         stage.append(create(name, channels, **kwargs))
+
+
+def _add_before_last_block(model: nn.Module, name: str, kwargs: dict) -> None:
+    if any(isinstance(m, AttentionModule) for m in model.modules()):
+        raise ValueError("add_attention: the model already has attention; add one "
+                         "mechanism per network")
+    stage = getattr(model, "layer3", None)
+    blocks = [m for m in stage.children()] if isinstance(stage, nn.Sequential) else []
+    if not blocks or _last_norm_name(blocks[-1]) is None:
+        raise ValueError(
+            f"add_attention: {name} goes before the last residual block of layer3 "
+            f"(res4), and {type(model).__name__} has no such stage; expected a "
+            "torchvision or timm ResNet"
+        )
+    last = blocks[-1]
+    module = create(name, last.conv1.in_channels, **kwargs)
+    stage[len(blocks) - 1] = nn.Sequential(module, last)
 
 
 def add_attention(model: nn.Module, name: str, **kwargs) -> nn.Module:
@@ -175,6 +220,8 @@ def add_attention(model: nn.Module, name: str, **kwargs) -> nn.Module:
         )
     if placement == "stage":
         _add_to_stages(model, key, kwargs)
+    elif placement == "between":
+        _add_before_last_block(model, key, kwargs)
     else:
         _add_to_blocks(model, key, kwargs)
     return model

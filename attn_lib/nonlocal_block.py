@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 
 from ._base import AttentionModule, hidden_width
 
@@ -46,9 +45,10 @@ class NonLocal(AttentionModule):
         attention: {"pairwise": (N, H·W, H'·W')}: row i is query i's softmax over the
             key positions (H' = ⌈H/2⌉ with subsampling, else H), rows summing to 1.
 
-    ``forward`` computes A·g with PyTorch's fused scaled_dot_product_attention,
-    which need not hold A in memory; ``attention`` forms A explicitly. Both use the
-    same θ, φ, g and scale (a test checks that they agree).
+    Both ``forward`` and ``attention`` form A explicitly, with the scale applied to the
+    queries (HW × C/r numbers) rather than to the logits (HW × H'W'). PyTorch's fused
+    scaled_dot_product_attention computes the same (a test checks it), but on one CPU
+    thread it was slower than this and held A in memory too (attn_lib.bench's curve).
     """
 
     def __init__(self, channels: int, reduction: int = 2, subsample: bool = False,
@@ -84,18 +84,16 @@ class NonLocal(AttentionModule):
         y = y.transpose(1, 2).reshape(n, self.inner, h, w)
         return self.bn(self.out(y)) + x
 
+    def _pairwise(self, q: Tensor, k: Tensor) -> Tensor:
+        # Scaling the queries costs HW·d products, scaling the logits HW·H'W'.
+        return torch.bmm(q * self.softmax_scale, k.transpose(1, 2)).softmax(-1)
+
     def pairwise(self, x: Tensor) -> Tensor:
         """A, with gradients: (N, HW, H'W'), each row a softmax over key positions."""
         q, k, _ = self._embed(x)
-        return (q @ k.transpose(1, 2) * self.softmax_scale).softmax(-1)
+        return self._pairwise(q, k)
 
     def forward_with_attention(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         q, k, v = self._embed(x)
-        a = (q @ k.transpose(1, 2) * self.softmax_scale).softmax(-1)
-        return self._respond(x, a @ v), {"pairwise": a}
-
-    def forward(self, x: Tensor) -> Tensor:
-        self.check_input(x)
-        q, k, v = self._embed(x)
-        y = F.scaled_dot_product_attention(q, k, v, scale=self.softmax_scale)
-        return self._respond(x, y)
+        a = self._pairwise(q, k)
+        return self._respond(x, torch.bmm(a, v)), {"pairwise": a}

@@ -50,7 +50,7 @@ def test_attention_is_what_forward_applies(name):
         expected = x * g["neuron"]
     elif name == "gc":  # fusion by addition
         expected = x + g["transform"]
-    elif name == "nonlocal":  # forward's fused attention against the explicit matrix
+    elif name == "nonlocal":  # the block's response to A·g
         n, c, h, w = x.shape
         values = module.g(x).flatten(2).transpose(1, 2)
         expected = module._respond(x, g["pairwise"] @ values)

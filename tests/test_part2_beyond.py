@@ -169,6 +169,9 @@ def test_nonlocal_is_dot_product_attention_over_positions_with_the_codes_scale()
     torch.testing.assert_close(module.attention(x)["pairwise"], a)
     y = (a @ v).transpose(1, 2).reshape(2, 8, 6, 5)
     torch.testing.assert_close(module(x), module.bn(module.out(y)) + x, atol=1e-5, rtol=1e-5)
+    # PyTorch's fused attention computes the same product.
+    fused = F.scaled_dot_product_attention(q, k, v, scale=module.softmax_scale)
+    torch.testing.assert_close(fused, a @ v, atol=1e-5, rtol=1e-5)
     module.scale = False  # the paper's equation: no scale
     torch.testing.assert_close(module.attention(x)["pairwise"], torch.softmax(q @ k.transpose(1, 2), -1))
 

@@ -2,10 +2,10 @@
 
 A non-local block forms an HW × H'W' attention matrix per image, so its time grows as (HW)²
 once the matrix dominates the 1×1 convolutions; GC, which computes one attention map per image,
-grows as HW. This measures, at each size, the library's non-local block (PyTorch's fused
-``scaled_dot_product_attention``), the same block computed the straightforward way (the matrix
-held in memory: :class:`~attn_lib.bench.baselines._BaselineNonLocal`), the block with the
-paper's subsampling of φ and g, and GC, all at the same C. Times are per call (median over
+grows as HW. This measures, at each size, the library's non-local block, the same block
+computed the straightforward way (:class:`~attn_lib.bench.baselines._BaselineNonLocal`, the
+authors' computation written in PyTorch, which scales the logits rather than the queries), the
+block with the paper's subsampling of φ and g, and GC, all at the same C. Times are per call (median over
 interleaved rounds, as the rest of the benchmark); peak memory is exact.
 """
 

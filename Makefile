@@ -14,9 +14,17 @@ NOTEBOOKS := $(wildcard book/*.ipynb)
 # not repeat the warnings of pages it does not re-read.
 JB_ALL :=
 PYTEST := $(BIN)/python -m pytest -q
+# One xdist worker per core (2 here); `loadscope` keeps each notebook's cells on one worker, in
+# order. One thread per notebook kernel, for the same reason as tests/conftest.py gives.
+WORKERS ?= 2
+NBVAL := env OMP_NUM_THREADS=1 $(PYTEST) -p no:cacheprovider -n $(WORKERS) --dist loadscope --nbval --nbval-current-env \
+	--nbval-sanitize-with book/sanitize.cfg
+# Each stage of `make test` is timed and counted; `make test` prints the table at the end.
+STAGE := $(BIN)/python tools/stage.py
 export TIMEFORMAT := (%1R s)
 
-.PHONY: book build vendor test test-lib test-notebooks test-site bench-quick system-deps notebooks clean
+.PHONY: book build vendor test test-lib test-notebooks test-kernels test-site bench-quick system-deps \
+	notebooks clean stages-reset
 
 # The venv is rebuilt whenever the pinned environment or the package metadata changes.
 $(STAMP): requirements.txt pyproject.toml
@@ -40,7 +48,7 @@ vendor: $(NPM_STAMP)
 	npm run --silent vendor
 
 build: $(STAMP) system-deps vendor
-	time $(BIN)/jupyter-book build . --path-output . -W -n --keep-going $(JB_ALL)
+	$(STAGE) build --count pages -- $(BIN)/jupyter-book build . --path-output . -W -n --keep-going $(JB_ALL)
 
 # The website, in _build/html (open _build/html/index.html).
 book: build
@@ -51,31 +59,44 @@ notebooks: $(STAMP)
 
 # The library's tests (tests/site/ is the browser test: it needs the built site, see test-site).
 test-lib: $(STAMP)
-	time $(PYTEST) tests --ignore=tests/site
+	$(STAGE) library --count pytest -- $(PYTEST) -n $(WORKERS) tests --ignore=tests/site
 
 # The committed outputs of every notebook still match a fresh run (nbval); none yet is fine.
 test-notebooks: $(STAMP)
 ifeq ($(NOTEBOOKS),)
 	@echo "no notebooks in book/: nothing for nbval to check"
 else
-	rc=0; time $(PYTEST) -p no:cacheprovider --nbval --nbval-current-env \
-	  --nbval-sanitize-with book/sanitize.cfg $(NOTEBOOKS) || rc=$$?; \
-	if [[ $$rc -eq 5 ]]; then echo "nbval: no cells to check"; else exit $$rc; fi
+	$(STAGE) notebooks --count pytest -- $(NBVAL) $(NOTEBOOKS)
 endif
+
+# nbval once more under each of PyTorch's other CPU kernel sets (AVX2, and plain C++ without
+# vector instructions): a compared output must not depend on which kernels the CPU picked.
+test-kernels: $(STAMP) stages-reset
+	for capability in avx2 default; do \
+	  echo "== nbval with ATEN_CPU_CAPABILITY=$$capability"; \
+	  ATEN_CPU_CAPABILITY=$$capability $(STAGE) nbval-$$capability --count pytest -- \
+	    $(NBVAL) $(NOTEBOOKS) || exit 1; \
+	done
+	@$(STAGE) --summary
 
 # The built site in headless Chromium, offline: see tests/site/test_site.py.
 test-site: build
-	time $(PYTEST) -p no:cacheprovider tests/site
+	$(STAGE) site --count pytest -- $(PYTEST) -p no:cacheprovider tests/site
 
 # The benchmark's --quick mode, as a smoke run (no timing is asserted; the book's numbers come
 # from the full run in attn_lib/bench/results.json, which this does not touch).
 bench-quick: $(STAMP)
 	mkdir -p _build
-	time $(BIN)/python -m attn_lib.bench --quick --out _build/bench-quick.json > _build/bench-quick.txt
+	$(STAGE) bench --count bench -- bash -c '$(BIN)/python -m attn_lib.bench --quick \
+	  --out _build/bench-quick.json > _build/bench-quick.txt'
 	tail -n 8 _build/bench-quick.txt
 
 test: JB_ALL := --all
-test: system-deps test-lib test-notebooks build test-site bench-quick
+test: system-deps stages-reset test-lib test-notebooks build test-site bench-quick
+	@$(STAGE) --summary
+
+stages-reset:
+	@mkdir -p _build && rm -f _build/test-stages.tsv
 
 clean:
 	rm -rf _build _vendor

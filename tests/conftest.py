@@ -1,9 +1,15 @@
 import math
+import os
 
 import pytest
 import torch
 
 import attn_lib
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs one xdist worker per core; a worker that also spread its tensor work
+    # over every core would make the workers' OpenMP threads wait on one another.
+    torch.set_num_threads(1)
 
 NAMES = [m.name for m in attn_lib.mechanisms()]
 

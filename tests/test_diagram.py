@@ -8,7 +8,7 @@ import torch
 from torch import fx
 from torch.fx.passes.shape_prop import ShapeProp
 
-from attn_lib.viz.diagram import diagram
+from attn_lib.viz.diagram import MISSING_DOT, diagram
 from conftest import NAMES, build
 
 
@@ -66,3 +66,14 @@ def test_diagram_renders_to_svg():
     svg = diagram(build("cbam", 32)).pipe(format="svg").decode()
     assert svg.lstrip().startswith("<?xml") and "spatial_attention.conv" in svg
     assert 'fill="white"' in svg.split("<g id=\"node", 1)[0]  # a solid background, for dark pages
+
+
+def test_diagram_without_dot_says_how_to_install_it(monkeypatch, tmp_path):
+    """pip cannot install graphviz's `dot`: without it a chapter's diagram cell shows one line
+    naming the install command instead of raising, and the chapter goes on."""
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no `dot` on PATH
+    dot = diagram(build("se", 32))
+    assert dot._repr_mimebundle_() == {"text/plain": MISSING_DOT}
+    assert "apt-get install graphviz" in MISSING_DOT
+    with pytest.raises(graphviz.ExecutableNotFound):  # explicit rendering still says what failed
+        dot.pipe(format="svg")

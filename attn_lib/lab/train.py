@@ -17,6 +17,12 @@ training and validation sets are the same for every seed (``data_seed``), so see
 not data spread. Each record holds the recipe, the validation score, the score with every
 gate replaced by its validation mean (:mod:`attn_lib.lab.ablation`), and the training time.
 Seed 0's weights are kept as float16 safetensors; the other seeds keep their record only.
+
+Every record also holds its learning curve: the validation score after each epoch (float32
+weights, so the last point can differ from ``val_score`` by the float16 rounding) and the mean
+training loss of each epoch. The lab trains at two budgets: ``LAB_EPOCHS`` (6 epochs, 276
+optimiser steps: how fast a network learns) and ``PLATEAU_EPOCHS`` (three times as many:
+where it ends up). Plateau records live in ``runs/plateau/<task>/``.
 """
 
 from __future__ import annotations
@@ -44,12 +50,18 @@ from .tasks import TASK_MECHANISMS, TASKS, make_task
 
 __all__ = [
     "Recipe", "CLASSIFIER_ATTENTIONS", "UNET_ATTENTIONS", "LAB_ATTENTIONS", "LAB_CONTROLS", "LAB_SEEDS",
-    "LAB_SHIPPED", "LAB_UNET_ATTENTIONS", "LAB_UNET_MODELS", "LAB_UNET_TASKS", "PART2_ATTENTIONS", "PART2_TASKS",
-    "build_model", "datasets", "lab_recipe", "lab_recipes", "sweep", "train", "main",
+    "LAB_EPOCHS", "LAB_SHIPPED", "LAB_UNET_ATTENTIONS", "PLATEAU_DIR", "PLATEAU_EPOCHS", "PLATEAU_TASKS", "LAB_UNET_MODELS", "LAB_UNET_TASKS", "PART2_ATTENTIONS", "PART2_TASKS",
+    "build_model", "datasets", "validation_set", "lab_recipe", "lab_recipes", "plateau_recipes", "runs_dir", "sweep", "train", "main",
 ]
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 RUNS_DIR = Path(__file__).parent / "runs"
+PLATEAU_DIR = RUNS_DIR / "plateau"
+LAB_EPOCHS = 6  # the early budget: 6 × 46 = 276 optimiser steps
+PLATEAU_EPOCHS = 18  # three times the steps: see the lab chapter for the plateau criterion
+# What the plateau runs train: no attention and what each task is designed for (first), then
+# the rest of the lab's models where the time allows.
+PLATEAU_TASKS = ("cued", "spotlight")
 CLASSIFIER_ATTENTIONS = ("none", "se", "sse", "scse", "cbam", "bam", "sk", "eca")
 UNET_ATTENTIONS = ("none", "scse")
 # The lab's classifiers: no attention, the seven mechanisms of the notes, Part II's, and two
@@ -107,7 +119,8 @@ class Recipe:
         if self.dataset == "shapes" and self.data_seed is None:  # the first shipped models
             base = f"{self.task}-{self.attention}"
             return base if self.seed == 0 else f"{base}-seed{self.seed}"
-        return f"{self.dataset}-{self.task}-{self.attention}-seed{self.seed}"
+        budget = "" if self.epochs == LAB_EPOCHS else f"-{self.epochs}ep"
+        return f"{self.dataset}-{self.task}-{self.attention}-seed{self.seed}{budget}"
 
     @property
     def training_seed(self) -> int:
@@ -136,8 +149,10 @@ class FixedMixSK(SelectiveKernel):
         return v, {}
 
 
-def lab_recipe(dataset: str, attention: str, seed: int = 0, model: str = "classifier") -> Recipe:
-    """The lab's recipe for ``model`` ("classifier" or "unet") on ``dataset``.
+def lab_recipe(dataset: str, attention: str, seed: int = 0, model: str = "classifier",
+               epochs: int = LAB_EPOCHS) -> Recipe:
+    """The lab's recipe for ``model`` ("classifier" or "unet") on ``dataset``, trained for
+    ``epochs`` (the early budget by default; :data:`PLATEAU_EPOCHS` for the plateau).
 
     Classifier: a ResNet-10 of width 16 with a strided stem, 64-px images, 3000 training
     images for 6 epochs. U-Net (spotlight only): depth 3, width 12, 64-px images, 1500
@@ -150,14 +165,16 @@ def lab_recipe(dataset: str, attention: str, seed: int = 0, model: str = "classi
     _check_choice("dataset", dataset, TASKS if model == "classifier" else LAB_UNET_TASKS)
     names = LAB_ATTENTIONS + LAB_CONTROLS if model == "classifier" else LAB_UNET_MODELS
     _check_choice("attention", attention, names)
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer; got {epochs!r}")
     kwargs = {"reduction": 4} if attention in REDUCED else {}
     if model == "unet":
         width = _wide_width("unet") if attention == "none-wide" else 12
-        return Recipe("unet", attention, seed, image_size=64, train_size=1500, epochs=6,
+        return Recipe("unet", attention, seed, image_size=64, train_size=1500, epochs=epochs,
                       batch_size=32, width=width, attention_kwargs=kwargs, dataset=dataset,
                       data_seed=LAB_DATA_SEED)
     width = _wide_width() if attention == "none-wide" else 16
-    return Recipe("classifier", attention, seed, image_size=64, train_size=3000, epochs=6,
+    return Recipe("classifier", attention, seed, image_size=64, train_size=3000, epochs=epochs,
                   width=width, attention_kwargs=kwargs, dataset=dataset,
                   data_seed=LAB_DATA_SEED, stem="strided")
 
@@ -239,7 +256,8 @@ def train(recipe: Recipe, out_dir: Path | None = WEIGHTS_DIR, progress: bool = T
     ``save_weights=False`` writes the record alone (the extra seeds of the comparison chapter).
 
     Returns the trained model (eval mode) and its record: the recipe, the validation score,
-    timings and the environment.
+    the learning curve (validation score and mean training loss after each epoch), timings
+    and the environment.
     """
     torch.manual_seed(recipe.seed)
     started = time.perf_counter()
@@ -254,8 +272,10 @@ def train(recipe: Recipe, out_dir: Path | None = WEIGHTS_DIR, progress: bool = T
     generator = torch.Generator().manual_seed(recipe.seed)
     bar = tqdm(total=recipe.epochs * steps_per_epoch, desc=recipe.name, disable=not progress, unit="step")
     targets = _targets(recipe, train_set)
+    curve = {"val_score": [], "train_loss": []}
     for _ in range(recipe.epochs):
         model.train()
+        losses = []
         order = torch.randperm(recipe.train_size, generator=generator)
         for step in range(steps_per_epoch):
             idx = order[step * recipe.batch_size:(step + 1) * recipe.batch_size]
@@ -274,7 +294,10 @@ def train(recipe: Recipe, out_dir: Path | None = WEIGHTS_DIR, progress: bool = T
             optimizer.step()
             schedule.step()
             bar.update()
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+            losses.append(loss.item())
+            bar.set_postfix(loss=f"{losses[-1]:.3f}")
+        curve["train_loss"].append(round(sum(losses) / len(losses), 4))
+        curve["val_score"].append(round(evaluate(recipe, model, val_set), 4))
     bar.close()
     train_seconds = time.perf_counter() - started
     # Weights ship in float16 (half the bytes); the recorded score is the shipped weights' score.
@@ -287,6 +310,7 @@ def train(recipe: Recipe, out_dir: Path | None = WEIGHTS_DIR, progress: bool = T
         "metric": "accuracy" if recipe.task == "classifier" else "dice",
         "val_score": round(score, 4),
         **_ablation(recipe, model, val_set),
+        "curve": curve,
         "parameters": sum(p.numel() for p in model.parameters()),
         "train_seconds": round(train_seconds, 1),
         "command": _command(recipe),
@@ -310,13 +334,18 @@ def train(recipe: Recipe, out_dir: Path | None = WEIGHTS_DIR, progress: bool = T
 def datasets(recipe: Recipe):
     """(training set, validation set) of a recipe; the validation set is the same for every
     recipe of a dataset."""
+    return _make(recipe, recipe.train_size, recipe.training_seed), validation_set(recipe)
+
+
+def validation_set(recipe: Recipe):
+    """The validation set of a recipe alone (scoring a trained model needs no training set)."""
+    return _make(recipe, recipe.val_size, VAL_SEED)
+
+
+def _make(recipe: Recipe, n: int, seed: int):
     if recipe.dataset == "shapes" and recipe.data_seed is None:
-        make = make_shapes
-    else:
-        def make(n, size, seed):
-            return make_task(recipe.dataset, n, size, seed)
-    return (make(recipe.train_size, recipe.image_size, recipe.training_seed),
-            make(recipe.val_size, recipe.image_size, VAL_SEED))
+        return make_shapes(n, recipe.image_size, seed)
+    return make_task(recipe.dataset, n, recipe.image_size, seed)
 
 
 def _ablation(recipe: Recipe, model: nn.Module, val_set) -> dict:
@@ -349,18 +378,32 @@ def lab_recipes(datasets_=TASKS[1:], seeds=LAB_SEEDS) -> list[Recipe]:
     return sorted(recipes, key=lambda r: not designed(r))  # stable: seed order kept
 
 
+def runs_dir(recipe: Recipe) -> Path:
+    """Where a lab recipe's record goes: ``runs/<task>/``, or ``runs/plateau/<task>/``."""
+    return (RUNS_DIR if recipe.epochs == LAB_EPOCHS else PLATEAU_DIR) / recipe.dataset
+
+
+def plateau_recipes(seeds=LAB_SEEDS) -> list[Recipe]:
+    """The plateau runs, in the order they are trained: for each seed, no attention and the
+    mechanisms each task of :data:`PLATEAU_TASKS` is designed for."""
+    return [lab_recipe(d, a, s, epochs=PLATEAU_EPOCHS) for s in seeds for d in PLATEAU_TASKS
+            for a in ("none", *TASK_MECHANISMS[d])]
+
+
 def _sweep_one(recipe: Recipe) -> str:
     torch.set_num_threads(1)
-    out = RUNS_DIR / recipe.dataset
-    train(recipe, out, progress=False, save_weights=recipe.seed == 0)
+    train(recipe, runs_dir(recipe), progress=False, save_weights=recipe.seed == 0)
     return recipe.name
 
 
-def sweep(datasets_=TASKS[1:], seeds=LAB_SEEDS, jobs: int = 1, force: bool = False) -> list[str]:
+def sweep(datasets_=TASKS[1:], seeds=LAB_SEEDS, jobs: int = 1, force: bool = False,
+          plateau: bool = False) -> list[str]:
     """Train every lab recipe whose record is missing (all with ``force``); ``jobs`` processes,
-    one thread each. Returns the names trained."""
-    todo = [r for r in lab_recipes(datasets_, seeds)
-            if force or not (RUNS_DIR / r.dataset / f"{r.name}.json").exists()]
+    one thread each; ``plateau``: the plateau runs (:func:`plateau_recipes`) instead of the
+    early-budget protocol. Returns the names trained."""
+    recipes = ([r for r in plateau_recipes(seeds) if r.dataset in datasets_] if plateau
+               else lab_recipes(datasets_, seeds))
+    todo = [r for r in recipes if force or not (runs_dir(r) / f"{r.name}.json").exists()]
     if jobs <= 1:
         return [_sweep_one(r) for r in todo]
     import multiprocessing
@@ -373,8 +416,9 @@ def _command(recipe: Recipe) -> str:
     """The command line that reproduces ``recipe``."""
     if recipe.data_seed is not None:
         unet = " --model unet" if recipe.task == "unet" else ""
+        epochs = "" if recipe.epochs == LAB_EPOCHS else f" --epochs {recipe.epochs}"
         return (f"python -m attn_lib.lab.train lab --dataset {recipe.dataset}{unet} "
-                f"--attention {recipe.attention} --seed {recipe.seed}")
+                f"--attention {recipe.attention} --seed {recipe.seed}{epochs}")
     command = f"python -m attn_lib.lab.train {recipe.task} --attention {recipe.attention} --seed {recipe.seed}"
     if recipe.epochs != default_recipe(recipe.task, recipe.attention, recipe.seed).epochs:
         command += f" --epochs {recipe.epochs}"
@@ -393,10 +437,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", nargs="+", type=int, default=None, help="sweep: seeds (default 0-4)")
     p.add_argument("--jobs", type=int, default=1, help="sweep: parallel processes, one thread each")
     p.add_argument("--force", action="store_true", help="sweep: retrain runs that have a record")
+    p.add_argument("--plateau", action="store_true",
+                   help=f"sweep: the plateau runs ({PLATEAU_EPOCHS} epochs; no attention and each task's "
+                        "designed-for mechanisms) instead of the early-budget protocol")
     p.add_argument("--attention", default="none",
                    help=f"classifier: one of {', '.join(CLASSIFIER_ATTENTIONS)}; unet: one of {', '.join(UNET_ATTENTIONS)}")
     p.add_argument("--seed", type=int, default=0, help="seed of the initialisation and batch order")
-    p.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
+    p.add_argument("--epochs", type=int, default=None,
+                   help=f"override the recipe's epochs (lab: {LAB_EPOCHS}, the early budget; "
+                        f"{PLATEAU_EPOCHS} for the plateau)")
     p.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="folder for .safetensors and .json")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--no-weights", action="store_true", help="write the .json record only, not the weights")
@@ -406,6 +455,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.epochs is not None and args.epochs < 1:
+        parser.error(f"--epochs must be a positive integer; got {args.epochs}")
     if args.task == "sweep":
         chosen = tuple(args.datasets or TASKS[1:])
         for d in chosen:
@@ -416,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
         seeds = tuple(args.seeds) if args.seeds else LAB_SEEDS
         if any(s < 0 for s in seeds):
             parser.error(f"--seeds must be non-negative; got {list(seeds)}")
-        sweep(chosen, seeds, args.jobs, args.force)
+        sweep(chosen, seeds, args.jobs, args.force, plateau=args.plateau)
         return 0
     if args.task == "lab":
         if args.dataset not in TASKS:
@@ -430,9 +481,10 @@ def main(argv: list[str] | None = None) -> int:
                          f"got {args.attention!r}")
         if args.seed < 0:
             parser.error(f"--seed must be non-negative; got {args.seed}")
-        out = args.out if args.out != WEIGHTS_DIR else RUNS_DIR / args.dataset
-        train(lab_recipe(args.dataset, args.attention, args.seed, args.model), out, progress=not args.quiet,
-              save_weights=not args.no_weights)
+        recipe = lab_recipe(args.dataset, args.attention, args.seed, args.model,
+                            epochs=args.epochs or LAB_EPOCHS)
+        out = args.out if args.out != WEIGHTS_DIR else runs_dir(recipe)
+        train(recipe, out, progress=not args.quiet, save_weights=not args.no_weights)
         return 0
     if args.task == "all":
         recipes = [default_recipe("classifier", a, args.seed) for a in CLASSIFIER_ATTENTIONS]
@@ -443,8 +495,6 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--attention for {args.task} must be one of {', '.join(choices)}; got {args.attention!r}")
         recipes = [default_recipe(args.task, args.attention, args.seed)]
     if args.epochs is not None:
-        if args.epochs < 1:
-            parser.error(f"--epochs must be a positive integer; got {args.epochs}")
         recipes = [Recipe(**{**asdict(r), "epochs": args.epochs}) for r in recipes]
     for recipe in recipes:
         train(recipe, args.out, progress=not args.quiet, save_weights=not args.no_weights)

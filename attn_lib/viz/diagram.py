@@ -20,7 +20,11 @@ from torch.fx.passes.shape_prop import ShapeProp
 
 from .._base import AttentionModule
 
-__all__ = ["diagram"]
+__all__ = ["Diagram", "diagram", "MISSING_DOT"]
+
+MISSING_DOT = ("This diagram needs graphviz's `dot` program, which pip cannot install: "
+               "`sudo apt-get install graphviz`, `brew install graphviz` or "
+               "`conda install graphviz`, then run the cell again.")
 
 _BINARY = {operator.add: "+", operator.mul: "×", operator.sub: "−", operator.truediv: "÷",
            torch.add: "+", torch.mul: "×", torch.maximum: "max", torch.minimum: "min"}
@@ -32,9 +36,24 @@ _ALONG = {"mean": "over", "amax": "over", "max": "over", "sum": "over", "softmax
 _FILL = {"module": "#dbe9f6", "op": "#f4f4f4", "io": "#ffffff", "gate": "#fde2c4"}
 
 
+class Diagram(graphviz.Digraph):
+    """A ``graphviz.Digraph`` that still displays where graphviz's ``dot`` is missing.
+
+    Jupyter renders a Digraph by running ``dot``; without it the cell would raise deep inside
+    graphviz and a chapter run top to bottom would stop there. A Diagram shows one line,
+    :data:`MISSING_DOT`, instead, and the rest of the chapter runs.
+    """
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        try:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        except graphviz.ExecutableNotFound:
+            return {"text/plain": MISSING_DOT}
+
+
 def diagram(
     module: AttentionModule, input_shape: tuple[int, ...] | None = None, rankdir: str = "TB"
-) -> graphviz.Digraph:
+) -> Diagram:
     """The data-flow graph of ``module.forward_with_attention``, one box per layer and operation.
 
     Args:
@@ -43,7 +62,8 @@ def diagram(
         rankdir: graphviz direction, "TB" (top to bottom) or "LR" (left to right).
 
     Returns:
-        A ``graphviz.Digraph``; in Jupyter it displays as SVG (needs the ``dot`` program).
+        A :class:`Diagram` (a ``graphviz.Digraph``); in Jupyter it displays as SVG, or, where
+        graphviz's ``dot`` program is missing, as one line saying how to install it.
         Each box reads "name: layer | output shape", e.g. "fc1: Conv2d 1×1 64→4" over
         "(1, 4, 1, 1)"; the tensors ``attention()`` returns are orange and end in an
         "attention[key]" node. Node ids are the torch.fx node names. Operations on shapes
@@ -71,7 +91,7 @@ def diagram(
     result, gates = output.args[0] if isinstance(output.args[0], tuple) else (output.args[0], {})
     gate_nodes = set(gates.values())
 
-    dot = graphviz.Digraph(type(module).__name__, graph_attr={
+    dot = Diagram(type(module).__name__, graph_attr={
         # A solid background, as for the matplotlib figures: readable in the dark theme.
         "bgcolor": "white", "rankdir": rankdir, "nodesep": "0.25", "ranksep": "0.3",
         "fontname": "Helvetica",

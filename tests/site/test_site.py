@@ -44,13 +44,26 @@ CHROMIUM_ARGS = [
 ]
 # theme partials copied into _static/ (webpack-macros.html ...) are not pages
 SKIP_DIRS = {"_static", "_sources", "_images", "_downloads"}
-PAGES = sorted(
-    p.relative_to(SITE).as_posix()
-    for p in SITE.rglob("*.html")
-    if not SKIP_DIRS.intersection(p.relative_to(SITE).parts)
-)
 META_REFRESH = re.compile(r'<meta[^>]+http-equiv="refresh"', re.I)
-REDIRECTS = {p for p in PAGES if META_REFRESH.search((SITE / p).read_text(errors="replace"))}
+# Jupyter Book's index.html redirects to the root page; Sphinx adds the index and search pages.
+REDIRECTS = {"index.html"}
+GENERATED_PAGES = {"genindex.html", "search.html"}
+
+
+def _pages_from_sources() -> list[str]:
+    """The pages the build must produce, read from _toc.yml: the tests collected are the same
+    whether or not (and whatever) the site is built when pytest collects them."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]] + [ch["file"] for part in toc.get("parts", []) for ch in part["chapters"]]
+    return sorted({f"{f}.html" for f in files} | REDIRECTS | GENERATED_PAGES)
+
+
+def _built_pages() -> set[str]:
+    return {p.relative_to(SITE).as_posix() for p in SITE.rglob("*.html")
+            if not SKIP_DIRS.intersection(p.relative_to(SITE).parts)}
+
+
+PAGES = _pages_from_sources()
 # pages made from a notebook: book/se.html <- book/se.ipynb
 NOTEBOOK_PAGES = [p for p in PAGES if (ROOT / p).with_suffix(".ipynb").is_file()]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -269,8 +282,13 @@ def loaded(browser, base_url, report):
 
 
 def test_found_pages():
+    """The built site has exactly the pages _toc.yml asks for, and only index.html redirects."""
     assert SITE.is_dir(), f"{SITE} missing: build the book first (make book)"
-    assert "index.html" in PAGES and len(PAGES) >= 3, PAGES
+    built = _built_pages()
+    assert built == set(PAGES), (f"built but not in _toc.yml: {sorted(built - set(PAGES))}; "
+                                 f"in _toc.yml but not built: {sorted(set(PAGES) - built)}")
+    redirecting = {p for p in built if META_REFRESH.search((SITE / p).read_text(errors="replace"))}
+    assert redirecting == REDIRECTS, redirecting
 
 
 @pytest.mark.parametrize("name", PAGES)

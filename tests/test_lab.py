@@ -9,13 +9,15 @@ import torch
 import attn_lib
 from attn_lib.lab import stats
 from attn_lib.lab.ablation import fixed_gates, mean_gates
-from attn_lib.lab.records import lab_records
+from attn_lib.lab.records import lab_records, late_gain
 from attn_lib.lab.data import CLASSES
 from attn_lib.lab.tasks import (
-    CUE_COLOURS, MIN_IMAGE_SIZE, SCALE_CLEAR, SCALE_SIZES, TASKS, make_task, scale_sweep,
+    CUE_COLOURS, MIN_IMAGE_SIZE, SCALE_CLEAR, SCALE_SIZES, TASK_MECHANISMS, TASKS, make_task,
+    scale_sweep,
 )
 from attn_lib.lab.train import (
-    LAB_ATTENTIONS, LAB_CONTROLS, build_model, datasets, lab_recipe, lab_recipes, main, train,
+    LAB_ATTENTIONS, LAB_CONTROLS, LAB_EPOCHS, PLATEAU_DIR, PLATEAU_EPOCHS, _command, build_model,
+    datasets, lab_recipe, lab_recipes, main, plateau_recipes, runs_dir, train,
 )
 
 
@@ -135,6 +137,32 @@ def test_a_lab_run_writes_its_recipe_scores_and_gate_ablation(tmp_path):
     assert record["recipe"]["data_seed"] == 10_000 and record["recipe"]["seed"] == 1
     assert 0 <= record["val_score_mean_gates"] <= 1 and record["train_seconds"] > 0
     assert not list(tmp_path.glob("*.safetensors"))
+    # The learning curve: one validation score and one mean training loss per epoch.
+    assert len(record["curve"]["val_score"]) == len(record["curve"]["train_loss"]) == 1
+    assert 0 <= record["curve"]["val_score"][0] <= 1 and record["curve"]["train_loss"][0] > 0
+
+
+def test_plateau_recipes_differ_from_the_early_ones_by_their_epochs_alone():
+    early, long = lab_recipe("spotlight", "cbam", 3), lab_recipe("spotlight", "cbam", 3, epochs=PLATEAU_EPOCHS)
+    assert dataclasses.replace(long, epochs=LAB_EPOCHS) == early
+    assert long.name == "spotlight-classifier-cbam-seed3-18ep" and early.name == "spotlight-classifier-cbam-seed3"
+    assert runs_dir(long) == PLATEAU_DIR / "spotlight" and runs_dir(early).name == "spotlight"
+    assert _command(long).endswith("--seed 3 --epochs 18") and "--epochs" not in _command(early)
+    planned = plateau_recipes((0,))
+    assert {(r.dataset, r.attention) for r in planned} == {
+        (task, a) for task in ("cued", "spotlight") for a in ("none", *TASK_MECHANISMS[task])}
+    assert all(r.epochs == PLATEAU_EPOCHS for r in planned)
+    with pytest.raises(ValueError, match="epochs must be a positive integer; got 0"):
+        lab_recipe("cued", "se", epochs=0)
+
+
+def test_late_gain_reads_the_end_of_each_curve():
+    runs = [{"name": f"run{i}", "curve": {"val_score": [0.2, 0.5, 0.8, 0.9, 0.9 + i / 100, 0.92 + i / 100]}}
+            for i in range(3)]
+    gain = late_gain(runs, fraction=1 / 3)  # the last 2 of 6 epochs: 0.92 + i/100 − 0.9
+    assert gain.mean == pytest.approx(0.03) and gain.n == (3,)
+    with pytest.raises(ValueError, match="has no learning curve"):
+        late_gain([{"name": "old", "val_score": 0.5}, *runs])
 
 
 def test_a_lab_unet_run_is_scored_by_dice_with_its_gate_ablation(tmp_path):
@@ -200,6 +228,16 @@ def test_mean_ci_matches_a_t_interval_computed_by_hand():
     ci = stats.mean_ci([0.80, 0.82, 0.84, 0.86, 0.88])
     # mean 0.84, s = 0.0316, t(0.975, 4) = 2.776: half-width 0.0393
     assert ci.mean == pytest.approx(0.84) and ci.high - ci.mean == pytest.approx(0.0393, abs=1e-4)
+
+
+def test_welch_p_value_agrees_with_the_interval_and_holm_with_its_definition():
+    a, b = [0.80, 0.82, 0.79, 0.81, 0.83], [0.75, 0.76, 0.74, 0.77, 0.76]
+    close = [0.76, 0.74, 0.78, 0.75, 0.77]
+    for x in (a, close):
+        p = stats.welch_p_value(x, b)
+        assert (p < 0.05) == stats.welch_difference(x, b).excludes_zero
+    # Holm: sorted p times (m - rank), made monotone: 0.01·4, 0.03·3, max(0.04·2, 0.09), 0.5·1
+    assert stats.holm([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.09, 0.09, 0.5])
 
 
 def test_welch_difference_and_verdict():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .train import CLASSIFIER_ATTENTIONS, LAB_ATTENTIONS, LAB_CONTROLS, UNET_ATTENTIONS, WEIGHTS_DIR
 
-__all__ = ["RUNS_DIR", "lab_records", "lab_table", "seed_results"]
+__all__ = ["RUNS_DIR", "lab_records", "lab_table", "late_gain", "seed_results"]
 
 # Records of the runs whose weights are not shipped (seeds other than 0).
 RUNS_DIR = Path(__file__).parent / "runs"
@@ -101,3 +101,25 @@ def lab_table(dataset: str, runs_dir: Path = RUNS_DIR, baseline: str = "none",
         rows.append(row)
     order = {a: i for i, a in enumerate(LAB_ATTENTIONS + LAB_CONTROLS)}
     return sorted(rows, key=lambda row: order.get(row["attention"], len(order)))
+
+
+def late_gain(runs: list[dict], fraction: float = 1 / 3):
+    """How much the validation score still rose over the last ``fraction`` of training: the
+    score after the last epoch minus the score ``fraction`` of the epochs earlier, mean over
+    seeds with its 95 % t-interval (an :class:`~attn_lib.lab.stats.Interval`).
+
+    The lab calls a network plateaued when this gain is below half a point (0.005). Needs the
+    learning curve every record has held since the plateau runs (``record["curve"]``).
+    """
+    from .stats import mean_ci
+
+    gains = []
+    for record in runs:
+        scores = record.get("curve", {}).get("val_score")
+        if not scores:
+            raise ValueError(f"late_gain: record {record['name']!r} has no learning curve")
+        back = max(1, round(len(scores) * fraction))
+        if back >= len(scores):
+            raise ValueError(f"late_gain: {record['name']!r} has too few epochs ({len(scores)})")
+        gains.append(scores[-1] - scores[-1 - back])
+    return mean_ci(gains)

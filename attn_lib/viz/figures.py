@@ -28,7 +28,7 @@ __all__ = [
     "spatial_maps_figure", "spatial_maps_widget",
     "SKScaleResponse", "sk_scale_response", "sk_scale_figure", "sk_scale_widget",
     "eca_kernel_figure", "reduction_cost", "reduction_cost_figure",
-    "channel_heatmap_figure", "gate_and_gradcam_figure",
+    "channel_heatmap_figure", "gate_and_gradcam_figure", "learning_curves_figure",
 ]
 
 OPACITIES = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -538,4 +538,58 @@ def gate_and_gradcam_figure(
     axes[0, 2].set_title(f"Grad-CAM / its max\n{cam_layer}", fontsize=8)
     fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=HEATMAP), ax=axes, shrink=0.8,
                  label="gate (true scale) | Grad-CAM (relative)")
+    return fig
+
+
+def learning_curves_figure(runs: dict[str, list[dict]], baseline: str = "none",
+                           early_epochs: int | None = None, names: dict[str, str] | None = None,
+                           columns: int = 3) -> Figure:
+    """Validation score after every epoch, one panel per model of ``runs`` but the baseline.
+
+    Args:
+        runs: {attention: [record of each seed]}, as :func:`attn_lib.lab.records.lab_records`
+            returns them; every record needs its learning curve (``record["curve"]``).
+        baseline: the model drawn in grey in every panel (its seeds' mean), for reference.
+        early_epochs: where a dotted line marks the early budget, if given.
+        names: display names of the attentions (default: the keys).
+        columns: panels per row; the figure is sized for the book's text column.
+
+    Each panel shows the model's seeds as thin lines and their mean as a thick one.
+    """
+    names = names or {}
+    models = [a for a in runs if a != baseline]
+    if baseline not in runs or not models:
+        raise ValueError(f"learning_curves_figure: runs must hold {baseline!r} and another model; "
+                         f"got {sorted(runs)}")
+
+    def curves(records):
+        missing = [r["name"] for r in records if "curve" not in r]
+        if missing:
+            raise ValueError(f"learning_curves_figure: no learning curve in {missing}")
+        return np.array([r["curve"]["val_score"] for r in records])
+
+    base = curves(runs[baseline]).mean(0)
+    rows = math.ceil(len(models) / columns)
+    fig = figure(7.2, 2.0 * rows + 0.4)
+    axes = np.atleast_1d(fig.subplots(rows, columns, sharex=True, sharey=True)).flatten()
+    epochs = np.arange(1, len(base) + 1)
+    colour = matplotlib.colormaps["tab10"]
+    for i, (ax, attention) in enumerate(zip(axes, models)):
+        scores = curves(runs[attention])
+        ax.plot(epochs, base, color="0.55", lw=2, label=f"{names.get(baseline, baseline)}, mean")
+        for seed in scores:
+            ax.plot(epochs[:len(seed)], seed, color=colour(i), lw=0.7, alpha=0.6)
+        ax.plot(epochs, scores.mean(0), color=colour(i), lw=2,
+                label=f"{names.get(attention, attention)}, {len(scores)} seeds")
+        if early_epochs:
+            ax.axvline(early_epochs, color="0.3", ls=":", lw=1)
+        ax.set_title(names.get(attention, attention), fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    for ax in axes[len(models):]:
+        ax.set_visible(False)
+    for ax in axes[::columns]:
+        ax.set_ylabel("validation accuracy", fontsize=9)
+    for ax in axes[(rows - 1) * columns:]:
+        ax.set_xlabel("epoch", fontsize=9)
     return fig

@@ -16,7 +16,7 @@ from attn_lib.lab.tasks import (
     scale_sweep,
 )
 from attn_lib.lab.train import (
-    LAB_ATTENTIONS, LAB_CONTROLS, LAB_EPOCHS, PLATEAU_DIR, PLATEAU_EPOCHS, _command, build_model,
+    LAB_ATTENTIONS, LAB_CONTROLS, LAB_EPOCHS, PLATEAU_DIR, PLATEAU_EPOCHS, PLATEAU_MODELS, _command, build_model,
     datasets, lab_recipe, lab_recipes, main, plateau_recipes, runs_dir, train,
 )
 
@@ -150,7 +150,9 @@ def test_plateau_recipes_differ_from_the_early_ones_by_their_epochs_alone():
     assert _command(long).endswith("--seed 3 --epochs 18") and "--epochs" not in _command(early)
     planned = plateau_recipes((0,))
     assert {(r.dataset, r.attention) for r in planned} == {
-        (task, a) for task in ("cued", "spotlight") for a in ("none", *TASK_MECHANISMS[task])}
+        (task, a) for task in ("cued", "spotlight") for a in PLATEAU_MODELS[task]}
+    for task, models in PLATEAU_MODELS.items():  # no attention and what the task is for
+        assert models[0] == "none" and set(models[1:]) <= set(TASK_MECHANISMS[task])
     assert all(r.epochs == PLATEAU_EPOCHS for r in planned)
     with pytest.raises(ValueError, match="epochs must be a positive integer; got 0"):
         lab_recipe("cued", "se", epochs=0)

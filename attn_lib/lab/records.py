@@ -8,10 +8,11 @@ from pathlib import Path
 
 from .train import CLASSIFIER_ATTENTIONS, LAB_ATTENTIONS, LAB_CONTROLS, UNET_ATTENTIONS, WEIGHTS_DIR
 
-__all__ = ["RUNS_DIR", "lab_records", "lab_table", "late_gain", "seed_results"]
+__all__ = ["RUNS_DIR", "PLATEAU_DIR", "fast_and_far", "first_epoch_at", "lab_records", "lab_table", "late_gain", "seed_results"]
 
 # Records of the runs whose weights are not shipped (seeds other than 0).
 RUNS_DIR = Path(__file__).parent / "runs"
+PLATEAU_DIR = RUNS_DIR / "plateau"  # the same recipes trained three times longer
 
 
 def seed_results(seeds: tuple[int, ...] = (0, 1, 2), runs_dir: Path = RUNS_DIR,
@@ -123,3 +124,45 @@ def late_gain(runs: list[dict], fraction: float = 1 / 3):
             raise ValueError(f"late_gain: {record['name']!r} has too few epochs ({len(scores)})")
         gains.append(scores[-1] - scores[-1 - back])
     return mean_ci(gains)
+
+
+def first_epoch_at(record: dict, score: float) -> int | None:
+    """The first epoch after which the record's validation score reached ``score`` (None:
+    never)."""
+    return next((i + 1 for i, v in enumerate(record["curve"]["val_score"]) if v >= score), None)
+
+
+def fast_and_far(task: str, mechanisms, baseline: str = "none", runs_dir: Path = RUNS_DIR,
+                 plateau_dir: Path = PLATEAU_DIR, level: float = 0.05) -> list[dict]:
+    """Each mechanism against ``baseline`` at the early budget and at the plateau, on ``task``.
+
+    One dict per mechanism with at least two seeds at a budget: ``early`` and ``plateau``
+    hold, for that budget, ``n``, the ``mean`` score and the ``difference`` to the baseline
+    (Welch's 95 % interval), its p-value ``p``, the Holm-adjusted ``p_holm`` over the
+    mechanisms compared at that budget, and the ``verdict`` ("gain", "loss" or "no
+    measurable difference") by ``p_holm`` < ``level``; None where fewer than two seeds exist.
+    A budget's family is the mechanisms given, so adding one changes every adjusted p.
+    """
+    from .stats import holm, mean_ci, welch_difference, welch_p_value
+
+    out = {m: {"attention": m, "early": None, "plateau": None} for m in mechanisms}
+    for budget, folder in (("early", runs_dir), ("plateau", plateau_dir)):
+        try:
+            found = lab_records(task, folder)
+        except ValueError:  # no runs of this task at this budget yet
+            continue
+        base = [r["val_score"] for r in found.get(baseline, [])]
+        if len(base) < 2:
+            continue
+        compared = [m for m in mechanisms if len(found.get(m, [])) >= 2]
+        scores = {m: [r["val_score"] for r in found[m]] for m in compared}
+        p_values = [welch_p_value(scores[m], base) for m in compared]
+        for m, p, p_holm in zip(compared, p_values, holm(p_values)):
+            difference = welch_difference(scores[m], base)
+            if p_holm >= level:
+                verdict = "no measurable difference"
+            else:
+                verdict = "gain" if difference.mean > 0 else "loss"
+            out[m][budget] = {"n": len(scores[m]), "mean": mean_ci(scores[m]), "difference": difference,
+                              "p": p, "p_holm": p_holm, "verdict": verdict, "family": len(compared)}
+    return [row for row in out.values() if row["early"] or row["plateau"]]

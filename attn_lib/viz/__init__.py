@@ -22,7 +22,7 @@ Files: ``frames.py`` (the Figure every still starts from, PNG frames, sliders), 
 from .diagram import diagram
 from .figures import (
     OPACITIES, ORDERS, SKScaleResponse, channel_heatmap_figure, gate_and_gradcam_figure, channel_weights_figure, channel_weights_widget, eca_kernel_figure,
-    learning_curves_figure, reduction_cost, reduction_cost_figure, sk_scale_figure, sk_scale_response, sk_scale_widget,
+    fast_and_far_figure, learning_curves_figure, reduction_cost, reduction_cost_figure, sk_scale_figure, sk_scale_response, sk_scale_widget,
     spatial_maps_figure, spatial_maps_widget,
 )
 from .frames import figure, figure_png, frame_slider
@@ -35,4 +35,5 @@ __all__ = [
     "SKScaleResponse", "sk_scale_response", "sk_scale_figure", "sk_scale_widget",
     "eca_kernel_figure", "reduction_cost", "reduction_cost_figure", "OPACITIES", "ORDERS",
     "channel_heatmap_figure", "gate_and_gradcam_figure", "learning_curves_figure",
+    "fast_and_far_figure",
 ]

@@ -29,6 +29,7 @@ __all__ = [
     "SKScaleResponse", "sk_scale_response", "sk_scale_figure", "sk_scale_widget",
     "eca_kernel_figure", "reduction_cost", "reduction_cost_figure",
     "channel_heatmap_figure", "gate_and_gradcam_figure", "learning_curves_figure",
+    "fast_and_far_figure",
 ]
 
 OPACITIES = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -592,4 +593,43 @@ def learning_curves_figure(runs: dict[str, list[dict]], baseline: str = "none",
         ax.set_ylabel("validation accuracy", fontsize=9)
     for ax in axes[(rows - 1) * columns:]:
         ax.set_xlabel("epoch", fontsize=9)
+    return fig
+
+
+def fast_and_far_figure(rows_by_task: dict[str, list[dict]], names: dict[str, str] | None = None) -> Figure:
+    """A forest plot of each mechanism's difference to no attention, at the early budget
+    (hollow markers) and at the plateau (filled), with Welch's 95 % intervals; one panel per
+    task. ``rows_by_task``: {task: :func:`attn_lib.lab.records.fast_and_far` rows}. A
+    verdict that survives Holm's adjustment is drawn in black, the others in grey."""
+    names = names or {}
+    tasks = [t for t, rows in rows_by_task.items() if rows]
+    if not tasks:
+        raise ValueError("fast_and_far_figure: no rows to draw")
+    heights = [len(rows_by_task[t]) for t in tasks]
+    fig = figure(7.2, 0.45 * sum(heights) + 0.9 * len(tasks) + 0.3)
+    axes = np.atleast_1d(fig.subplots(len(tasks), 1, sharex=True,
+                                      gridspec_kw={"height_ratios": heights}))
+    budgets = (("early", "o", "none", "6 epochs"), ("plateau", "o", "full", "18 epochs"))
+    for ax, task in zip(axes, tasks):
+        rows = rows_by_task[task]
+        for y, row in enumerate(rows):
+            for offset, (budget, marker, fill, label) in zip((0.17, -0.17), budgets):
+                cell = row[budget]
+                if cell is None:
+                    continue
+                d = cell["difference"]
+                colour = "black" if cell["verdict"] != "no measurable difference" else "0.55"
+                ax.errorbar(d.mean, y + offset, xerr=[[d.mean - d.low], [d.high - d.mean]], fmt=marker,
+                            color=colour, mfc=colour if fill == "full" else "white", ms=6, capsize=2)
+        ax.axvline(0, color="0.3", lw=1)
+        ax.set_yticks(range(len(rows)), [names.get(r["attention"], r["attention"]) for r in rows])
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        ax.set_title(f"{task}: accuracy minus no attention's", fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+    handles = [matplotlib.lines.Line2D([], [], marker=marker, color="black", ls="none",
+                                       mfc="black" if fill == "full" else "white", label=label)
+               for _, marker, fill, label in budgets]
+    handles.append(matplotlib.lines.Line2D([], [], color="0.55", label="no measurable difference"))
+    fig.legend(handles=handles, loc="outside upper center", ncols=3, fontsize=8, frameon=False)
+    axes[-1].set_xlabel("difference in validation accuracy (95 % interval)", fontsize=9)
     return fig

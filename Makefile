@@ -71,10 +71,13 @@ endif
 
 # nbval once more under each of PyTorch's other CPU kernel sets (AVX2, and plain C++ without
 # vector instructions): a compared output must not depend on which kernels the CPU picked.
+# Each set gets its own torch.compile cache: a kernel cached under one set does not build
+# under another.
 test-kernels: $(STAMP) stages-reset
 	for capability in avx2 default; do \
 	  echo "== nbval with ATEN_CPU_CAPABILITY=$$capability"; \
-	  ATEN_CPU_CAPABILITY=$$capability $(STAGE) nbval-$$capability --count pytest -- \
+	  ATEN_CPU_CAPABILITY=$$capability TORCHINDUCTOR_CACHE_DIR=$(CURDIR)/_build/inductor-$$capability \
+	  $(STAGE) nbval-$$capability --count pytest -- \
 	    $(NBVAL) $(NOTEBOOKS) || exit 1; \
 	done
 	@$(STAGE) --summary

@@ -160,11 +160,11 @@ def lab_recipe(dataset: str, attention: str, seed: int = 0, model: str = "classi
     ``epochs`` (the early budget by default; :data:`PLATEAU_EPOCHS` for the plateau).
 
     Classifier: a ResNet-10 of width 16 with a strided stem, 64-px images, 3000 training
-    images for 6 epochs. U-Net (spotlight only): depth 3, width 12, 64-px images, 1500
-    training images for 6 epochs, batch 32. Reduction r = 4 for SE, scSE, CBAM, BAM, FCA and
-    GC (at widths 12-128, r = 16 would leave 1-8 hidden units); Coordinate Attention keeps its
-    paper's max(8, C/32) hidden channels, 8 at these widths; the non-local block its paper's
-    C/2.
+    images for 6 epochs (18 for the plateau). U-Net (spotlight only): depth 3, width 12,
+    64-px images, 1500 training images for 6 epochs, batch 32. Reduction r = 4 for SE, scSE,
+    CBAM, BAM, FCA and GC (at widths 12-128, r = 16 would leave 1-8 hidden units);
+    Coordinate Attention keeps its authors' code's max(8, C/32) hidden channels, 8 at these
+    widths; the non-local block its paper's C/2.
     """
     _check_choice("model", model, ("classifier", "unet"))
     _check_choice("dataset", dataset, TASKS if model == "classifier" else LAB_UNET_TASKS)

@@ -171,7 +171,7 @@ def test_a_lab_unet_run_is_scored_by_dice_with_its_gate_ablation(tmp_path):
     recipe = dataclasses.replace(lab_recipe("spotlight", "scse", seed=2, model="unet"),
                                  train_size=64, val_size=16, epochs=1)
     _, record = train(recipe, tmp_path / "spotlight", progress=False, save_weights=False)
-    assert record["name"] == "spotlight-unet-scse-seed2" and record["metric"] == "dice"
+    assert record["name"] == "spotlight-unet-scse-seed2-1ep" and record["metric"] == "dice"
     assert 0 <= record["val_score_mean_gates"] <= 1
     assert "--model unet" in record["command"]
     found = lab_records("spotlight", tmp_path, model="unet")

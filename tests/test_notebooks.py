@@ -15,8 +15,11 @@ from attn_lib.viz.diagram import MISSING_DOT
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
-# The cells whose output nbval does not compare (tag `nbval-ignore-output`), each with its
-# reason: the one place where such exceptions are listed and explained.
+# The cells whose output nbval does not compare (tag `nbval-ignore-output`): the one place where
+# they are listed and explained. Cells whose every output is a widget view are left out as a
+# kind: nbval skips the view, and its plain-text fallback is a truncated widget repr, not a
+# result. Any other cell must be listed here with its reason.
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 IGNORED_OUTPUTS = {
     ("practitioners.ipynb", 'print(f"step {step:2}: loss {loss.item():.2f}")'):
         "a 30-step training log: loss digits and the held-out count change with the CPU's kernels",
@@ -51,6 +54,9 @@ def test_outputs_left_out_of_comparison_are_the_listed_ones():
     for path in NOTEBOOKS:
         for cell in json.loads(path.read_text())["cells"]:
             if "nbval-ignore-output" in cell["metadata"].get("tags", []):
+                outputs = cell.get("outputs", [])
+                if outputs and all(WIDGET_VIEW in o.get("data", {}) for o in outputs):
+                    continue
                 source = "".join(cell["source"])
                 keys = [key for key in IGNORED_OUTPUTS if key[0] == path.name and key[1] in source]
                 assert keys, f"{path.name}: a cell tagged nbval-ignore-output is not in IGNORED_OUTPUTS:\n{source}"

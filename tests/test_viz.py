@@ -108,6 +108,23 @@ def test_frame_slider_links_one_and_two_axes_in_the_browser():
         viz.frame_slider(pngs, ("step", ["a", "b", "c"]))
     with pytest.raises(TypeError, match="nest 2 deep"):
         viz.frame_slider(pngs, ("row", ["1", "2"]), ("col", ["a"]))
+    # A slider can start elsewhere than its first label; the containers show that frame too.
+    started = viz.frame_slider([pngs, pngs, pngs], ("row", ["1", "2", "3"]), ("col", ["a", "b"]),
+                               start=(2, 1))
+    assert [s.index for s in started.children[:2]] == [2, 1]
+    assert started.children[2].selected_index == 2
+    assert all(inner.selected_index == 1 for inner in started.children[2].children)
+    with pytest.raises(ValueError, match="one index per axis, within its labels"):
+        viz.frame_slider(pngs, ("step", ["a", "b"]), start=(2,))
+
+
+def test_series_named_for_a_colour_are_drawn_in_it():
+    from attn_lib.viz.figures import _series_colours
+
+    assert _series_colours(["red frame (333 images)", "green frame", "blue frame"]) == [
+        "#d62728", "#2ca02c", "#1f77b4"]
+    assert _series_colours(["image 1", "image 2"]) == ["C0", "C1"]
+    assert _series_colours(["red a", "red b"]) == ["C0", "C1"]  # never one colour for two series
 
 
 def test_widget_state_serialises_with_its_links():
@@ -128,6 +145,7 @@ def test_channel_and_spatial_widgets(images):
     check_widget(channel, 3 * len(viz.ORDERS))
     spatial = viz.spatial_maps_widget(model, images)
     check_widget(spatial, 3 * len(viz.OPACITIES))
+    assert spatial.children[1].value == "0.5"  # it opens with the gate visible over the image
 
 
 def test_stills_render_and_show_themselves(images):

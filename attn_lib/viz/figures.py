@@ -65,8 +65,23 @@ def _channel_data(model: nn.Module, inputs, names: Sequence[str] | None, layers)
     return _ChannelData(names, torch.stack([g[0] for g in groups]), values, ylabel)
 
 
+# A series named for a colour ("red frame") is drawn in that colour; the others take the cycle.
+_NAMED_COLOURS = {"red": "#d62728", "green": "#2ca02c", "blue": "#1f77b4"}
+
+
+def _series_colours(names: Sequence[str]) -> list[str]:
+    colours = []
+    for k, name in enumerate(names):
+        words = name.lower().split()
+        named = [c for word, c in _NAMED_COLOURS.items() if word in words]
+        colours.append(named[0] if len(named) == 1 else f"C{k}")
+    # Fall back to the cycle where names would give two series one colour.
+    return colours if len(set(colours)) == len(colours) else [f"C{k}" for k in range(len(names))]
+
+
 def _draw_channels(data: _ChannelData, layers: Sequence[str], order: str) -> _Figure:
     """Thumbnails of the inputs (left, top-aligned) and, per layer, each input's values."""
+    colours = _series_colours(data.names)
     rows = max(len(layers), len(data.names))
     fig = figure(7.0, 0.5 + max(1.75 * len(layers), 1.1 * len(data.names)))
     left, right = fig.subfigures(1, 2, width_ratios=[1, 6])
@@ -75,14 +90,14 @@ def _draw_channels(data: _ChannelData, layers: Sequence[str], order: str) -> _Fi
         if k < len(data.names):
             ax.imshow(rgb(data.thumbnails[k]))
             # The column is narrow: long names ("circle (mean of 40)") wrap rather than clip.
-            ax.set_title(textwrap.fill(data.names[k], 14), color=f"C{k}", fontsize=8, fontweight="bold")
+            ax.set_title(textwrap.fill(data.names[k], 14), color=colours[k], fontsize=8, fontweight="bold")
     sorted_ = order == "sorted"
     for ax, layer in zip(right.subplots(len(layers), 1, squeeze=False)[:, 0], layers):
         values = data.values[layer]
         channels = values.shape[1]
         for k, series in enumerate(values):
             y = series.sort(descending=True).values if sorted_ else series
-            ax.plot(np.arange(channels), y.numpy(), "o-", color=f"C{k}", lw=0.9, ms=2.5, alpha=0.85,
+            ax.plot(np.arange(channels), y.numpy(), "o-", color=colours[k], lw=0.9, ms=2.5, alpha=0.85,
                     label=data.names[k])
         if "logit" in data.ylabel:
             ax.axhline(0, color="0.5", lw=0.8, ls="--")
@@ -222,12 +237,16 @@ def spatial_maps_widget(
     """:func:`spatial_maps_figure` one layer at a time: sliders layer × opacity.
 
     A frame shows each image's map over the grey image (opacity 0: the image alone), without
-    the colour input column of the still, which would double the bytes of every frame.
+    the colour input column of the still, which would double the bytes of every frame. The
+    widget opens at the opacity nearest 0.5, so the first view already shows the gate.
     """
     data = _spatial_data(model, images, layers, value_range, masks)
     frames = [render_frames(lambda a: _draw_spatial(data, [layer], a, with_input=False), opacities)
               for layer in data.maps]
-    return frame_slider(frames, ("layer", list(data.maps)), ("opacity", [f"{a:g}" for a in opacities]))
+    # Open on a map that shows the gate and still the image under it: the opacity nearest 0.5.
+    shown = min(range(len(opacities)), key=lambda i: abs(opacities[i] - 0.5))
+    return frame_slider(frames, ("layer", list(data.maps)), ("opacity", [f"{a:g}" for a in opacities]),
+                        start=(0, shown))
 
 
 # ---------------------------------------------------------------- 3. selective kernels and object size

@@ -64,7 +64,8 @@ def figure_png(fig: Figure, dpi: float = FRAME_DPI, colors: int | None = 256) ->
     return buffer.getvalue()
 
 
-def frame_slider(frames: Sequence, *axes: tuple[str, Sequence[str]]) -> widgets.VBox:
+def frame_slider(frames: Sequence, *axes: tuple[str, Sequence[str]],
+                 start: Sequence[int] | None = None) -> widgets.VBox:
     """Precomputed PNG frames behind one slider per axis, linked in the browser.
 
     Args:
@@ -72,6 +73,8 @@ def frame_slider(frames: Sequence, *axes: tuple[str, Sequence[str]]) -> widgets.
             ``frames[i][j]`` for two (i: first axis, j: second), and so on.
         axes: ``(description, labels)`` per slider, outermost first; ``labels[i]`` is shown
             by the slider when it selects index i.
+        start: the index each slider starts at (default: 0 for every axis), so that the
+            first view a reader sees can be an informative one.
 
     Returns:
         ``VBox([slider, ..., container])``. The container is a ``Stack`` (ipywidgets 8) or a
@@ -82,6 +85,10 @@ def frame_slider(frames: Sequence, *axes: tuple[str, Sequence[str]]) -> widgets.
     """
     if not axes:
         raise ValueError("frame_slider needs at least one (description, labels) axis")
+    start = [0] * len(axes) if start is None else list(start)
+    if len(start) != len(axes) or not all(0 <= i < len(labels) for i, (_, labels) in zip(start, axes)):
+        raise ValueError(f"start must give one index per axis, within its labels; got {start} for "
+                         f"axes of {[len(labels) for _, labels in axes]} labels")
     containers: list[list[widgets.Widget]] = [[] for _ in axes]
 
     def nest(level_frames, depth: int) -> widgets.Widget:
@@ -93,15 +100,15 @@ def frame_slider(frames: Sequence, *axes: tuple[str, Sequence[str]]) -> widgets.
         labels = list(axes[depth][1])
         if len(level_frames) != len(labels):
             raise ValueError(f"axis {axes[depth][0]!r} has {len(labels)} labels but {len(level_frames)} frames")
-        box = _stack([nest(f, depth + 1) for f in level_frames], labels)
+        box = _stack([nest(f, depth + 1) for f in level_frames], labels, start[depth])
         containers[depth].append(box)
         return box
 
     outer = nest(frames, 0)
     sliders, links = [], []
-    for (description, labels), level in zip(axes, containers):
+    for (description, labels), level, index in zip(axes, containers, start):
         slider = widgets.SelectionSlider(
-            options=list(labels), index=0, description=description, continuous_update=True,
+            options=list(labels), index=index, description=description, continuous_update=True,
             style={"description_width": "90px"}, layout=widgets.Layout(width="420px"),
         )
         sliders.append(slider)
@@ -111,14 +118,14 @@ def frame_slider(frames: Sequence, *axes: tuple[str, Sequence[str]]) -> widgets.
     return out
 
 
-def _stack(children: list[widgets.Widget], labels: list[str]) -> widgets.Widget:
+def _stack(children: list[widgets.Widget], labels: list[str], selected: int = 0) -> widgets.Widget:
     """A container that shows only its selected child."""
     if hasattr(widgets, "Stack"):  # ipywidgets >= 8
-        return widgets.Stack(children=children, selected_index=0)
+        return widgets.Stack(children=children, selected_index=selected)
     tab = widgets.Tab(children=children)
     for i, label in enumerate(labels):
         tab.set_title(i, label)
-    tab.selected_index = 0
+    tab.selected_index = selected
     return tab
 
 

@@ -238,6 +238,8 @@ def test_welch_p_value_agrees_with_the_interval_and_holm_with_its_definition():
     for x in (a, close):
         p = stats.welch_p_value(x, b)
         assert (p < 0.05) == stats.welch_difference(x, b).excludes_zero
+    # No spread in either group: no estimate of the noise, so no verdict.
+    assert stats.welch_p_value([0.992, 0.992], [0.987, 0.987]) == 1.0
     # Holm: sorted p times (m - rank), made monotone: 0.01·4, 0.03·3, max(0.04·2, 0.09), 0.5·1
     assert stats.holm([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.09, 0.09, 0.5])
 

@@ -95,3 +95,21 @@ def test_a_chapter_runs_to_the_end_without_graphviz(tmp_path, monkeypatch):
     assert diagram_cells, "the SE chapter draws a diagram"
     for cell in diagram_cells:
         assert [o["data"]["text/plain"] for o in cell.outputs if "data" in o] == [MISSING_DOT]
+
+
+def test_the_site_test_collects_the_same_tests_with_or_without_a_built_site(tmp_path):
+    """The testing appendix counts the tests per file: the count must not depend on whether
+    (or what) the site was built when it ran."""
+    import subprocess
+    import sys
+
+    def collected(site_dir):
+        env = {**os.environ, "SITE_DIR": str(site_dir)}
+        run = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                              str(ROOT / "tests" / "site" / "test_site.py")],
+                             capture_output=True, text=True, env=env, cwd=ROOT)
+        assert run.returncode == 0, run.stdout[-2000:]
+        return run.stdout.strip().splitlines()[-1].split(" in ")[0]  # "204 tests collected"
+
+    assert "tests collected" in collected(tmp_path)
+    assert collected(tmp_path) == collected(ROOT / "_build" / "html")

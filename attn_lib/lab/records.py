@@ -6,13 +6,14 @@ import json
 import statistics
 from pathlib import Path
 
-from .train import CLASSIFIER_ATTENTIONS, LAB_ATTENTIONS, LAB_CONTROLS, UNET_ATTENTIONS, WEIGHTS_DIR
+from .train import (
+    CLASSIFIER_ATTENTIONS, LAB_ATTENTIONS, LAB_CONTROLS, PLATEAU_DIR, UNET_ATTENTIONS, WEIGHTS_DIR,
+)
 
 __all__ = ["RUNS_DIR", "PLATEAU_DIR", "fast_and_far", "first_epoch_at", "lab_records", "lab_table", "late_gain", "seed_results"]
 
 # Records of the runs whose weights are not shipped (seeds other than 0).
 RUNS_DIR = Path(__file__).parent / "runs"
-PLATEAU_DIR = RUNS_DIR / "plateau"  # the same recipes trained three times longer
 
 
 def seed_results(seeds: tuple[int, ...] = (0, 1, 2), runs_dir: Path = RUNS_DIR,
